@@ -1,0 +1,87 @@
+"""Hits and answers: what retrieval returns, and the JSON contract of
+`python -m assistant ask --json` and the Gradio `ask` endpoint.
+
+The JSON shape is a public contract: add fields, never rename or remove them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from .query import Filters
+
+
+@dataclass(frozen=True)
+class Hit:
+    rank: int
+    score: float
+    source: str  # report path relative to the corpus folder
+    title: str
+    local_authority: str
+    published: str  # ISO date or ""
+    page: int
+    paragraph: int | None
+    section: str
+    text: str  # verbatim passage
+    highlight: tuple[str, ...]  # exact substrings of `text`
+    citation: str
+    url: str
+    chunk_id: str = ""
+
+    def to_json(self) -> dict:
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "source": self.source,
+            "title": self.title,
+            "local_authority": self.local_authority,
+            "published": self.published,
+            "page": self.page,
+            "paragraph": self.paragraph,
+            "section": self.section,
+            "text": self.text,
+            "highlight": list(self.highlight),
+            "citation": self.citation,
+            "url": self.url,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    filters: Filters
+    hits: tuple[Hit, ...]
+    month: int | None = None
+    intent: str = ""
+    notes: tuple[str, ...] = ()  # e.g. "no report for Bedford in 2019; searched 2018-2020"
+    generation: str = ""
+    authority_names: dict[str, str] = field(default_factory=dict)  # filter key -> display name
+
+    def to_json(self) -> dict:
+        f = self.filters
+        return {
+            "question": self.question,
+            "filters": {
+                "authorities": [self.authority_names.get(a, a) for a in f.authorities],
+                "from": f.year_from,
+                "to": f.year_to,
+                "reports": list(f.reports),
+            },
+            "hits": [h.to_json() for h in self.hits],
+        }
+
+
+def citation(title: str, authority: str, published: str, page: int, paragraph: int | None, url: str) -> str:
+    """One line a researcher can paste: Ofsted (2022) Title, Authority, p. 3, para. 4. URL"""
+    year = published[:4] if published else "n.d."
+    bits = [f"Ofsted ({year}) {title or 'Inspection report'}", authority, f"published {published}" if published else "", f"p. {page}"]
+    if paragraph is not None:
+        bits.append(f"para. {paragraph}")
+    line = ", ".join(b for b in bits if b) + "."
+    return f"{line} {url}" if url else line
+
+
+def file_link(source: str, page: int, base: str = "/report/") -> str:
+    """Link the app serves for a corpus file, opened at `page` by the browser's PDF viewer."""
+    return f"{base}{quote(source)}#page={page}"

@@ -1,0 +1,97 @@
+"""Paragraphs -> chunks: the units we embed, score and quote.
+
+A chunk is one paragraph, or one run of whole sentences of a paragraph too long
+for the model's 256-token window. Its quoted text is the report's text only; the
+short context header (authority, date, section) is added for embedding and
+keyword scoring, never shown as a quote.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .document import HEADING, Report
+from .embed import MAX_TOKENS, count_tokens
+
+CHUNKING_VERSION = 1
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u2019\u201d)]*\s+(?=[A-Z0-9\u2018\u201c(])")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str  # "<file sha[:16]>:<paragraph index>:<part>" - stable across builds
+    sha256: str  # the report's content hash
+    paragraph: int  # paragraph index in the report
+    part: int
+    text: str  # verbatim passage
+    header: str  # context for embedding/BM25, not quoted
+    page: int  # first page of the passage
+    number: int | None  # printed paragraph number
+    section: str
+    kind: str
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.header}\n{self.text}"
+
+
+def header_for(report: Report, section: str) -> str:
+    m = report.meta
+    bits = [m.local_authority, m.published[:4], section]
+    return " · ".join(b for b in bits if b)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences as exact consecutive substrings of `text` (joined by single spaces)."""
+    parts, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        parts.append(text[start : m.start() + len(m.group(0).rstrip())])
+        start = m.end()
+    parts.append(text[start:])
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _pack(pieces: list[str], budget: int) -> list[str]:
+    """Greedy runs of consecutive pieces whose token count fits `budget`."""
+    sizes = [n - 2 for n in count_tokens(pieces)]  # drop [CLS]/[SEP] per piece
+    out, cur, cur_n = [], [], 0
+    for piece, n in zip(pieces, sizes):
+        if cur and cur_n + n > budget:
+            out.append(" ".join(cur))
+            cur, cur_n = [], 0
+        if n > budget:
+            # One overlong "sentence" (a list run together): cut between words.
+            words = piece.split(" ")
+            out.extend(_pack(words, budget) if len(words) > 1 else [piece])
+            continue
+        cur.append(piece)
+        cur_n += n
+    if cur:
+        out.append(" ".join(cur))
+    return out
+
+
+def chunk_report(report: Report) -> list[Chunk]:
+    # Headings travel as `section`; only longer ones ("...in care: good") say something on their own.
+    paragraphs = [p for p in report.paragraphs if p.text.strip() and (p.kind != HEADING or len(p.text.split()) >= 4)]
+    headers = [header_for(report, p.section) for p in paragraphs]
+    full = count_tokens([f"{h}\n{p.text}" for h, p in zip(headers, paragraphs)])
+    chunks: list[Chunk] = []
+    for p, h, n in zip(paragraphs, headers, full):
+        if n <= MAX_TOKENS:
+            texts = [p.text]
+        else:
+            budget = MAX_TOKENS - count_tokens([h])[0] - 1
+            texts = _pack(split_sentences(p.text), budget)
+        for part, t in enumerate(texts):
+            page = p.pages[0]
+            if len(p.spans) > 1 and part > 0:
+                # Later parts of a page-spanning paragraph may start on its next page.
+                offset = p.text.find(t)
+                first_len = p.spans[0].end - p.spans[0].start
+                page = p.spans[1].page if offset >= first_len else p.spans[0].page
+            chunks.append(
+                Chunk(f"{report.sha256[:16]}:{p.index}:{part}", report.sha256, p.index, part, t, h, page, p.number, p.section, p.kind)
+            )
+    return chunks
