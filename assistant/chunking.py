@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from .document import HEADING, Report
 from .embed import MAX_TOKENS, count_tokens
 
-CHUNKING_VERSION = 1
+CHUNKING_VERSION = 2
+GRADED_HEADING = re.compile(r"\b(outstanding|good|adequate|inadequate|requires? improvement)\b", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u2019\u201d)]*\s+(?=[A-Z0-9\u2018\u201c(])")
 
 
@@ -73,8 +74,9 @@ def _pack(pieces: list[str], budget: int) -> list[str]:
 
 
 def chunk_report(report: Report) -> list[Chunk]:
-    # Headings travel as `section`; only longer ones ("...in care: good") say something on their own.
-    paragraphs = [p for p in report.paragraphs if p.text.strip() and (p.kind != HEADING or len(p.text.split()) >= 4)]
+    # Headings travel as `section`; only those carrying a judgement ("...in care: good",
+    # "Children's services in X are inadequate") say something on their own.
+    paragraphs = [p for p in report.paragraphs if p.text.strip() and (p.kind != HEADING or GRADED_HEADING.search(p.text))]
     headers = [header_for(report, p.section) for p in paragraphs]
     full = count_tokens([f"{h}\n{p.text}" for h, p in zip(headers, paragraphs)])
     chunks: list[Chunk] = []

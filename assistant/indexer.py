@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import embed, ingest, metadata
-from .chunking import Chunk, chunk_report
+from .chunking import CHUNKING_VERSION, Chunk, chunk_report
 from .document import IngestFailure, Report
 from .store import IndexError_, ModelStamp, ReportEntry, current_name, load_generation, write_generation
 
@@ -90,8 +90,9 @@ def build_index(
                 previous = load_generation(index_dir, expect_model=stamp)
             except IndexError_ as exc:
                 note(f"previous index not reusable ({exc}); building from scratch", 0, 0)
-            if previous and previous.model.backend != stamp.backend:
-                previous = None  # vectors from another backend differ slightly: re-embed all
+            if previous and (previous.model.backend != stamp.backend or previous.chunking != CHUNKING_VERSION):
+                # Vectors from another backend differ slightly, and other chunking means other passages.
+                previous = None
         files = ingest.list_files(corpus)
         rels = [p.relative_to(corpus).as_posix() for p in files]
         note("hashing", 0, len(files))
@@ -102,10 +103,11 @@ def build_index(
         keep: list[tuple[str, ReportEntry]] = []
         todo: list[tuple[Path, str]] = []
         seen: dict[str, str] = {}
+        dupes: list[tuple[str, str]] = []  # (path, path of the first file with its content)
         for p, rel in zip(files, rels):
             sha = hashes[rel]
             if sha in seen:
-                summary.failed.append(IngestFailure(rel, f"same content as {seen[sha]} (skipped)"))
+                dupes.append((rel, seen[sha]))
                 continue
             seen[sha] = rel
             if sha in old_by_sha:
@@ -113,7 +115,8 @@ def build_index(
             else:
                 todo.append((p, rel))
         if previous:
-            summary.removed = sorted({r.path for r in previous.reports if r.sha256 not in seen})
+            # A changed file is "indexed", not also "removed": only paths now absent count.
+            summary.removed = sorted({r.path for r in previous.reports if r.sha256 not in seen and r.path not in hashes})
 
         done = [0]
 
@@ -124,6 +127,10 @@ def build_index(
         note("reading reports", 0, len(todo))
         result = ingest.ingest_files(todo, metadata.read_manifest(corpus), workers, limits, parsed)
         summary.failed += result.failures
+        # A copy of a broken file is broken for the same reason; a copy of a good one is redundant.
+        why = {f.path: f.reason for f in summary.failed}
+        for rel, first in dupes:
+            summary.failed.append(IngestFailure(rel, why.get(first) or f"same content as {first} (skipped)"))
         manifest = metadata.read_manifest(corpus)
 
         # Assemble in corpus order: kept reports bring their chunks and vectors along.

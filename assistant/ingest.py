@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from . import layout, metadata
-from .document import BODY, HEADING, IngestFailure, IngestResult, Page, Paragraph, Report, Span
+from .document import BODY, FRONT, HEADING, IngestFailure, IngestResult, Page, Paragraph, Report, Span
 
 SUFFIXES = (".pdf", ".txt", ".md", ".html", ".htm")
 
@@ -67,7 +67,7 @@ def _pdf_pages(data: bytes, limits: Limits) -> list[str]:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
 
     head = data[:1024].lstrip()
     if not data[:1024].find(b"%PDF-") >= 0:
@@ -88,7 +88,7 @@ def _pdf_pages(data: bytes, limits: Limits) -> list[str]:
         n = len(reader.pages)
     except IngestError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise IngestError(f"truncated or damaged PDF: {exc}") from None
     if n == 0:
         raise IngestError("PDF has no pages")
@@ -100,6 +100,8 @@ def _pdf_pages(data: bytes, limits: Limits) -> list[str]:
             pages.append(page.extract_text() or "")
         except MemoryError:
             raise IngestError(f"page {i + 1} expands beyond the memory limit (decompression bomb?)") from None
+        except LimitReachedError as exc:  # pypdf's own cap on inflated stream size
+            raise IngestError(f"page {i + 1} expands beyond the decompression limit (decompression bomb?): {exc}") from None
         except Exception as exc:  # pypdf raises many types on bad streams
             raise IngestError(f"cannot read text of page {i + 1}: {type(exc).__name__}: {exc}") from None
     if not any(p.strip() for p in pages):
@@ -174,7 +176,9 @@ def _text_report_parts(kind: str, text: str) -> tuple[list[Page], list[Paragraph
         pos = start + len(t)
         if heading:
             section = t
-        paragraphs.append(Paragraph(len(paragraphs), t, (1,), None, section, HEADING if heading else BODY, (Span(1, start, pos),)))
+        # "Lead inspector: ..." lines are front matter, as in a PDF, so metadata reads them.
+        para_kind = HEADING if heading else FRONT if layout.LABEL_RE.match(t) else BODY
+        paragraphs.append(Paragraph(len(paragraphs), t, (1,), None, section, para_kind, (Span(1, start, pos),)))
     if not paragraphs:
         raise IngestError("no text in file")
     return [Page(1, text, "\n\n".join(parts))], paragraphs

@@ -25,7 +25,7 @@ _FURNITURE_SHARE = 0.4
 _BULLET_RE = re.compile(r"^[\u2022\u25aa\u25fc\u25a0\u25cf\u25e6\u27a2\uf000-\uf0ff]\s*")
 _NUMBERED_RE = re.compile(r"^(\d{1,3})\.\s+(?=\S)")
 _TERMINAL_RE = re.compile(r"[.!?:;][\"'\u2019\u201d)\]]*$")
-_LABEL_RE = re.compile(
+LABEL_RE = re.compile(
     r"^(Inspection dates?|Lead inspector|Reporting inspector|Report published|Published|Age group)\b\s*:?",
     re.IGNORECASE,
 )
@@ -225,7 +225,7 @@ def _blocks(lines: list[_Line]) -> list[_Block]:
         prev_line = prev.lines[-1] if prev else None
         num = _NUMBERED_RE.match(line.text)
         bullet = _BULLET_RE.match(line.text)
-        label = _LABEL_RE.match(line.text)
+        label = LABEL_RE.match(line.text)
         new_page = prev_line is not None and prev_line.page != line.page
 
         if num and (last_number < int(num.group(1)) <= last_number + 3 or int(num.group(1)) == 1):

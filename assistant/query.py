@@ -139,6 +139,7 @@ def understand(question: str, known_authorities: set[str]) -> Understanding:
     if (m := _MONTH_RE.search(question)) and (y_from or y_to):
         if not (m.group(1).lower() == "may" and not re.search(r"\bMay\b", question)):
             month = MONTHS[m.group(1).lower()]
+            words.append(m.group(1))
     intent = LEAD_INSPECTOR if _LEAD_RE.search(question) else OVERALL if _OVERALL_RE.search(question) else ""
     return Understanding(Filters(tuple(authorities), y_from, y_to), month, intent, tuple(words))
 

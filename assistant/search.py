@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,10 +30,14 @@ BM25_WEIGHT = 0.35
 CANDIDATES = 200
 INTENT_BOOST = 1.0
 MONTH_BOOST = 0.08
-HEADING_PENALTY = 0.1
-# Below both of these, nothing is relevant enough to show.
-MIN_DENSE = 0.30
-MIN_BM25 = 6.0
+HEADING_PENALTY = 0.5  # also applied to boilerplate
+BOILERPLATE_REPORTS = 5
+FRONT_PENALTY = 0.3  # "Report published: ..." lines answer only metadata questions
+# Relevance floor (cosine): below MIN_DENSE never shown; above STRONG_DENSE shown
+# even without a shared word. Set from dev questions vs. off-topic ones (bench/RESULTS.md).
+MIN_DENSE = 0.15
+STRONG_DENSE = 0.45
+MIN_BM25 = 6.0  # normalisation floor: weak keyword matches stay weak
 
 _LEAD_LINE = re.compile(r"^(Lead|Reporting) inspector\b", re.I)
 _OVERALL_LINE = re.compile(r"^(Overall effectiveness\b|Children\u2019?'?s services in .+ (are|is|require))", re.I)
@@ -52,6 +57,7 @@ class _Served:
     lead_mask: np.ndarray
     overall_mask: np.ndarray
     heading_mask: np.ndarray
+    front_mask: np.ndarray
 
     @classmethod
     def of(cls, gen: Generation) -> "_Served":
@@ -70,7 +76,14 @@ class _Served:
             [c.kind in (JUDGEMENT, HEADING) and c.page == 1 and bool(_OVERALL_LINE.match(c.text)) for c in gen.chunks], dtype=bool
         )
         heading = np.array([c.kind == HEADING for c in gen.chunks], dtype=bool)
-        return cls(gen, gen.vectors(0, n), report_of, years, months, keys, names, lead, overall, heading)
+        # Text printed in many reports (Ofsted's address, licence, "What needs to improve?")
+        # is boilerplate, whatever it shares with a question.
+        seen = Counter(c.text for c in gen.chunks)
+        boiler = np.array([seen[c.text] >= BOILERPLATE_REPORTS for c in gen.chunks], dtype=bool)
+        heading |= boiler
+        # Page furniture that survived cleaning ("© Crown copyright 2014") is as useless as front lines.
+        front = np.array([c.kind == FRONT or len(c.text.split()) < 5 for c in gen.chunks], dtype=bool)
+        return cls(gen, gen.vectors(0, n), report_of, years, months, keys, names, lead, overall, heading, front)
 
 
 def authority_key(path: str, display: str) -> str:
@@ -138,7 +151,9 @@ class Searcher:
         if len(rows) == 0:
             return Answer(question, f, (), u.month, u.intent, tuple(notes), s.gen.name, s.names)
 
-        qtext = question
+        # Words that became filters would only pull in every passage of that report
+        # (its header names the authority and year): score on the rest.
+        qtext = strip_words(question, u.matched) if use_question else question
         qv = self.embedder.encode([qtext])[0]
         dense = s.vectors[rows] @ qv
         terms = keywords.terms(qtext)
@@ -154,6 +169,8 @@ class Searcher:
             bm_max = max(float(bm.max()), MIN_BM25) if len(bm) else 1.0
             score[cand] = dense[cand] + BM25_WEIGHT * bm[cand] / bm_max
             score -= HEADING_PENALTY * s.heading_mask[rows]
+            if u.intent != LEAD_INSPECTOR:
+                score -= FRONT_PENALTY * s.front_mask[rows]
             if u.intent == LEAD_INSPECTOR:
                 score += INTENT_BOOST * s.lead_mask[rows]
             elif u.intent == OVERALL:
@@ -161,9 +178,11 @@ class Searcher:
             if u.month:
                 near = np.abs(s.month_of[s.report_of[rows]] - u.month) <= 2
                 score += MONTH_BOOST * near
-        # Nothing relevant: say so rather than show the least bad noise.
-        if mode == "hybrid" and not u.intent and float(dense.max()) < MIN_DENSE and float(bm.max()) < MIN_BM25:
-            return Answer(question, f, (), u.month, u.intent, tuple(notes), s.gen.name, s.names)
+        if mode == "hybrid" and not u.intent:
+            # Show nothing rather than the least bad noise: a passage must share a
+            # word with the question, or be a close paraphrase of it.
+            relevant = (dense >= STRONG_DENSE) | ((dense >= MIN_DENSE) & (bm > 0))
+            score[~relevant] = -np.inf
         order = np.argsort(-score, kind="stable")[:k]
         qterms = set(terms)
         hits = []
@@ -219,6 +238,15 @@ class Searcher:
             a = self.ask(question, k=k_each, filters=Filters(reports=(r.path,)), use_question=False)
             out.extend(a.hits)
         return out
+
+
+def strip_words(question: str, words: tuple[str, ...]) -> str:
+    """The question without the authority names and years that became filters."""
+    out = " " + question + " "
+    for w in sorted(words, key=len, reverse=True):
+        out = re.sub(r"(?i)(?<![\w])" + r"[\W_]*".join(map(re.escape, w.split())) + r"(?![\w])", " ", out)
+    out = " ".join(out.split())
+    return out if len(out.split()) >= 2 else question
 
 
 def _top(x: np.ndarray, n: int) -> np.ndarray:

@@ -72,6 +72,7 @@ class Generation:
     dense: object  # faiss.Index
     bm25: object  # bm25s.BM25
     corpus: str  # the corpus folder it was built from
+    chunking: int = 0  # CHUNKING_VERSION it was built with
 
     def vectors(self, start: int, end: int) -> np.ndarray:
         return self.dense.reconstruct_n(start, end - start) if end > start else np.zeros((0, self.model.dim), "float32")
@@ -100,6 +101,13 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _manifest_digest(manifest: dict) -> str:
+    """Digest of the manifest's content, so damage to the manifest itself is
+    reported as such rather than as a mismatch of the file it happens to hit."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
 def current_name(index_dir: Path) -> str | None:
     try:
         return (index_dir / "CURRENT").read_text().strip() or None
@@ -124,7 +132,11 @@ def write_generation(
 
     gens = index_dir / "generations"
     gens.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    # Microseconds, not a per-process counter: names must sort in creation order,
+    # since pruning and fallback take the newest by name, and builds can finish
+    # within the same second.
+    now = time.time()
+    name = time.strftime("%Y%m%dT%H%M%S", time.localtime(now)) + f".{int(now * 1e6) % 10**6:06d}-{os.getpid()}"
     tmp = gens / f".tmp-{name}"
     tmp.mkdir()
     try:
@@ -156,6 +168,7 @@ def write_generation(
             "counts": {"reports": len(reports), "chunks": len(chunks), "failures": len(failures)},
             "files": files,
         }
+        manifest["checksum"] = _manifest_digest(manifest)
         _write(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
         _fsync_dir(tmp)
         os.replace(tmp, gens / name)
@@ -204,12 +217,23 @@ def load_generation(index_dir: Path, name: str | None = None, expect_model: Mode
         raise IndexError_(f"{mpath}: missing") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexError_(f"{mpath}: corrupt ({exc})") from None
+    if not isinstance(manifest, dict):
+        raise IndexError_(f"{mpath}: corrupt (not an index manifest)")
     if manifest.get("format") != FORMAT or manifest.get("version") != FORMAT_VERSION:
         raise IndexError_(
             f"{mpath}: index format {manifest.get('format')} v{manifest.get('version')} is not "
             f"{FORMAT} v{FORMAT_VERSION}; rebuild with `python -m assistant index --rebuild`"
         )
-    model = ModelStamp(**manifest["model"])
+    if not {"files", "counts", "model"} <= manifest.keys():
+        raise IndexError_(f"{mpath}: corrupt (entries missing)")
+    # Checked after the format: another version may seal its manifest differently.
+    # Manifests written before the checksum was added have none; they are still checked file by file.
+    if "checksum" in manifest and manifest["checksum"] != _manifest_digest(manifest):
+        raise IndexError_(f"{mpath}: checksum mismatch (corrupted)")
+    try:
+        model = ModelStamp(**manifest["model"])
+    except TypeError:
+        raise IndexError_(f"{mpath}: corrupt (bad model entry)") from None
     if expect_model and (model.name, model.weights_sha256, model.dim) != (expect_model.name, expect_model.weights_sha256, expect_model.dim):
         raise IndexError_(
             f"{mpath}: built with {model.name} ({model.weights_sha256[:12]}), but this installation has "
@@ -236,4 +260,40 @@ def load_generation(index_dir: Path, name: str | None = None, expect_model: Mode
     counts = manifest["counts"]
     if (len(reports), len(chunks), dense.ntotal) != (counts["reports"], counts["chunks"], counts["chunks"]):
         raise IndexError_(f"{path}: counts do not match the manifest")
-    return Generation(name, path, model, reports, chunks, failures, dense, bm25, manifest.get("corpus", ""))
+    return Generation(
+        name, path, model, reports, chunks, failures, dense, bm25, manifest.get("corpus", ""),
+        manifest.get("chunking", {}).get("version", 0),
+    )
+
+
+@dataclass(frozen=True)
+class Serving:
+    """The generation to serve, and why any newer one was passed over."""
+
+    generation: Generation
+    skipped: tuple[str, ...]  # one IndexError_ message per generation that failed to load
+
+    @property
+    def fell_back(self) -> bool:
+        return bool(self.skipped)
+
+
+def load_serving(index_dir: Path, expect_model: ModelStamp | None = None) -> Serving:
+    """CURRENT if it loads, else the newest older generation that does.
+
+    A damaged current generation should not take search down while a verified
+    older one is on disk; the caller shows `skipped` as a warning. Raises NoIndex
+    when there is no generation at all, IndexError_ (naming every fault) when
+    none loads.
+    """
+    current = current_name(index_dir)
+    names = ([current] if current else []) + [n for n in reversed(generations(index_dir)) if n != current]
+    if not names:
+        raise NoIndex(f"no index in {index_dir}: build one with `python -m assistant index`")
+    errors: list[str] = []
+    for name in names:
+        try:
+            return Serving(load_generation(index_dir, name, expect_model), tuple(errors))
+        except IndexError_ as exc:
+            errors.append(str(exc))
+    raise IndexError_(f"no usable index generation in {index_dir}: " + "; ".join(errors))

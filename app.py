@@ -1,0 +1,51 @@
+"""`python app.py`: the browser chat. Flags override environment variables, which override defaults."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+# Gradio reads this when imported: no usage reports leave the machine.
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+
+def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = None):
+    from assistant.service import MB, Settings
+
+    env = dict(os.environ if env is None else env)
+    ap = argparse.ArgumentParser(description="Ofsted report assistant: the browser app.")
+    ap.add_argument("--host", default=env.get("ASSISTANT_HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1: this machine only)")
+    ap.add_argument("--port", type=int, default=int(env.get("ASSISTANT_PORT", "7860")))
+    ap.add_argument("--corpus", type=Path, default=Path(env.get("ASSISTANT_CORPUS", "corpus")), help="folder of report files")
+    ap.add_argument("--index", type=Path, default=Path(env.get("ASSISTANT_INDEX", "index")), help="index folder")
+    ap.add_argument("--model-cache", type=Path, default=Path(env["ASSISTANT_MODEL_CACHE"]) if env.get("ASSISTANT_MODEL_CACHE") else None,
+                    help="where the exported model is cached (default INDEX/models)")
+    ap.add_argument("--max-upload-mb", type=int, default=int(env.get("ASSISTANT_MAX_UPLOAD_MB", "50")))
+    args = ap.parse_args(argv)
+    return Settings(
+        host=args.host,
+        port=args.port,
+        corpus=args.corpus,
+        index=args.index,
+        model_cache=args.model_cache,
+        # Only from the environment: a flag would show in `ps` and shell history.
+        admin_password=env.get("ASSISTANT_ADMIN_PASSWORD", ""),
+        max_upload_bytes=args.max_upload_mb * MB,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = settings_from(argv)
+    if not settings.corpus.is_dir():
+        print(f"error: corpus folder {settings.corpus} does not exist", file=sys.stderr)
+        return 2
+    from assistant.ui import serve
+
+    serve(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

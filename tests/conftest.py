@@ -1,0 +1,58 @@
+"""Shared fixtures: the real sample corpus, the real model, one built index per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "corpus"
+SHARED = ROOT.parent / "shared" / "corpus" / "ofsted-ilacs"
+# The ONNX export is cached across test runs here (git-ignored); it is rebuilt if absent.
+MODEL_CACHE = ROOT / "index" / "models"
+
+
+@pytest.fixture(scope="session")
+def sample_corpus() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def shared_corpus() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"full corpus not present at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from assistant.embed import load_embedder
+
+    return load_embedder(cache_dir=MODEL_CACHE)
+
+
+@pytest.fixture(scope="session")
+def sample_index(tmp_path_factory, embedder) -> Path:
+    """A built index of the sample corpus, shared read-only by the session's tests."""
+    from assistant.indexer import build_index
+
+    index = tmp_path_factory.mktemp("index")
+    build_index(SAMPLE, index, embedder=embedder)
+    return index
+
+
+@pytest.fixture()
+def writable_index(tmp_path, sample_index) -> Path:
+    """A private copy of the sample index that a test may change or break."""
+    dst = tmp_path / "index"
+    shutil.copytree(sample_index, dst, ignore=shutil.ignore_patterns("build.lock"))
+    return dst
+
+
+@pytest.fixture(scope="session")
+def searcher(sample_index, embedder):
+    from assistant.search import Searcher
+
+    return Searcher(sample_index, embedder=embedder)

@@ -1,0 +1,411 @@
+"""Incremental indexing, chunking and the on-disk store, on the real sample PDFs and model."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import ingest
+from assistant.chunking import CHUNKING_VERSION, chunk_report, header_for
+from assistant.embed import MAX_TOKENS, count_tokens
+from assistant.indexer import Busy, build_index, model_stamp
+from assistant.store import (
+    FORMAT,
+    FORMAT_VERSION,
+    Generation,
+    IndexError_,
+    ModelStamp,
+    NoIndex,
+    current_name,
+    generations,
+    load_generation,
+    load_serving,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_CACHE = ROOT / "index" / "models"
+BLACKPOOL_2019 = "80431_blackpool/children's services inspection - 17 january 2019.pdf"
+BLACKPOOL_2012 = "80431_blackpool/children's services inspection - 13 july 2012.pdf"  # an HTML page
+BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.pdf"
+NORTH_NORTHANTS = "2637539_north northamptonshire/children's services inspection - 07 july 2026.pdf"
+NORFOLK = "80418_norfolk/children's services inspection,  pdf - 16 august 2013.pdf"
+
+
+def chunk_ids(gen: Generation) -> dict[str, list[str]]:
+    """Report path -> its chunk ids, in order."""
+    return {r.path: [c.id for c in gen.chunks[r.chunk_start : r.chunk_end]] for r in gen.reports}
+
+
+def vectors_of(gen: Generation, path: str) -> np.ndarray:
+    r = next(r for r in gen.reports if r.path == path)
+    return gen.vectors(r.chunk_start, r.chunk_end)
+
+
+def copy_corpus(src: Path, dst: Path, only: list[str] | None = None) -> Path:
+    """A private corpus: all of `src`, or just the `only` report files, with manifest.csv."""
+    if only is None:
+        shutil.copytree(src, dst)
+        return dst
+    dst.mkdir(parents=True)
+    shutil.copy2(src / "manifest.csv", dst / "manifest.csv")
+    for rel in only:
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src / rel, dst / rel)
+    return dst
+
+
+def share_model(index: Path) -> None:
+    """Point a fresh index's model cache at the exported ONNX file, so a CLI run does not re-export it."""
+    (index / "models").mkdir(parents=True, exist_ok=True)
+    for f in MODEL_CACHE.glob("*.onnx"):
+        link = index / "models" / f.name
+        if not link.exists():
+            link.symlink_to(f)
+
+
+@pytest.fixture()
+def corpus_copy(tmp_path, sample_corpus) -> Path:
+    return copy_corpus(sample_corpus, tmp_path / "corpus")
+
+
+# --- incremental builds --------------------------------------------------------------
+
+
+def test_unchanged_corpus_embeds_nothing_and_keeps_generation(writable_index, corpus_copy, embedder):
+    before = load_generation(writable_index)
+    s = build_index(corpus_copy, writable_index, embedder=embedder)
+    assert s.embedded == 0 and s.indexed == [] and s.removed == []
+    assert s.generation == before.name == current_name(writable_index)
+    assert generations(writable_index) == [before.name]
+    assert sorted(s.unchanged) == sorted(r.path for r in before.reports) and len(s.unchanged) == 6
+    assert [f.path for f in s.failed] == [BLACKPOOL_2012] and "HTML" in s.failed[0].reason
+    assert s.chunks == len(before.chunks)
+
+
+def test_delete_add_change_and_move_reuse_exactly_what_is_unchanged(writable_index, corpus_copy, tmp_path, embedder):
+    original = load_generation(writable_index)
+    ids0 = chunk_ids(original)
+    everyone = set(ids0)
+
+    # Deleting a report removes it and embeds nothing.
+    aside = tmp_path / "aside.pdf"
+    shutil.move(corpus_copy / BLACKPOOL_2019, aside)
+    s = build_index(corpus_copy, writable_index, embedder=embedder)
+    gen = load_generation(writable_index)
+    assert (s.removed, s.indexed, s.embedded) == ([BLACKPOOL_2019], [], 0)
+    assert set(s.unchanged) == everyone - {BLACKPOOL_2019}
+    assert s.generation == gen.name != original.name
+    assert BLACKPOOL_2019 not in chunk_ids(gen)
+    for path, ids in chunk_ids(gen).items():
+        assert ids == ids0[path], path
+        np.testing.assert_array_equal(vectors_of(gen, path), vectors_of(original, path))
+
+    # Adding it back embeds only its passages; its chunk ids are those of the first build.
+    shutil.move(aside, corpus_copy / BLACKPOOL_2019)
+    s = build_index(corpus_copy, writable_index, embedder=embedder)
+    gen = load_generation(writable_index)
+    assert (s.indexed, s.removed) == ([BLACKPOOL_2019], [])
+    assert s.embedded == len(ids0[BLACKPOOL_2019]) > 0
+    assert set(s.unchanged) == everyone - {BLACKPOOL_2019}
+    assert chunk_ids(gen) == ids0
+    # Same model, same text: the re-embedded vectors match the first build's.
+    np.testing.assert_allclose(vectors_of(gen, BLACKPOOL_2019), vectors_of(original, BLACKPOOL_2019), atol=1e-5)
+
+    # Changing a file's bytes re-indexes that file only; it is not also "removed".
+    with (corpus_copy / BEDFORD_2022).open("ab") as fh:
+        fh.write(b"\n% appended by test_index\n")
+    new_sha = ingest.sha256_file(corpus_copy / BEDFORD_2022)
+    s = build_index(corpus_copy, writable_index, embedder=embedder)
+    gen = load_generation(writable_index)
+    assert (s.indexed, s.removed) == ([BEDFORD_2022], [])
+    assert s.embedded == len(ids0[BEDFORD_2022])
+    assert set(s.unchanged) == everyone - {BEDFORD_2022}
+    changed = chunk_ids(gen)[BEDFORD_2022]
+    assert all(i.startswith(new_sha[:16] + ":") for i in changed)
+    assert [i.split(":", 1)[1] for i in changed] == [i.split(":", 1)[1] for i in ids0[BEDFORD_2022]]
+    assert next(r for r in gen.reports if r.path == BEDFORD_2022).sha256 == new_sha
+
+    # Moving a file to another folder keeps its passages and vectors (same content hash).
+    before = gen
+    moved = "elsewhere/norfolk 2013.pdf"
+    (corpus_copy / "elsewhere").mkdir()
+    shutil.move(corpus_copy / NORFOLK, corpus_copy / moved)
+    s = build_index(corpus_copy, writable_index, embedder=embedder)
+    gen = load_generation(writable_index)
+    assert (s.indexed, s.removed, s.embedded) == ([], [], 0)
+    assert moved in s.unchanged and NORFOLK not in s.unchanged
+    assert s.generation != before.name
+    assert chunk_ids(gen)[moved] == ids0[NORFOLK]
+    np.testing.assert_array_equal(vectors_of(gen, moved), vectors_of(original, NORFOLK))
+    entry = next(r for r in gen.reports if r.path == moved)
+    assert entry.meta.source_url  # the move kept the report's source link
+
+
+def test_rebuild_reembeds_everything_with_the_same_ids(tmp_path, sample_corpus, embedder):
+    corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [NORTH_NORTHANTS, BEDFORD_2022])
+    index = tmp_path / "index"
+    first = build_index(corpus, index, embedder=embedder)
+    gen1 = load_generation(index)
+    again = build_index(corpus, index, rebuild=True, embedder=embedder)
+    gen2 = load_generation(index)
+    assert again.embedded == again.chunks == first.chunks == len(gen1.chunks)
+    assert sorted(again.indexed) == sorted([NORTH_NORTHANTS, BEDFORD_2022]) and again.unchanged == []
+    assert again.generation == gen2.name != gen1.name
+    assert [c.id for c in gen2.chunks] == [c.id for c in gen1.chunks]
+    np.testing.assert_allclose(gen2.vectors(0, len(gen2.chunks)), gen1.vectors(0, len(gen1.chunks)), atol=1e-5)
+
+
+def test_two_generations_kept_newest_serving(tmp_path, sample_corpus, embedder):
+    # Builds a second apart or less: pruning must still keep the two newest.
+    corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [NORTH_NORTHANTS, BEDFORD_2022])
+    index = tmp_path / "index"
+    names = [build_index(corpus, index, embedder=embedder).generation]
+    here, away = corpus / NORTH_NORTHANTS, tmp_path / "away.pdf"
+    for src, dst in [(here, away), (away, here), (here, away)]:
+        src.rename(dst)
+        names.append(build_index(corpus, index, embedder=embedder).generation)
+    assert len(set(names)) == 4
+    assert names == sorted(names), "generation names must sort in creation order"
+    assert generations(index) == names[-2:]
+    assert current_name(index) == names[-1]
+
+
+def test_cli_index_prints_summary_with_reasons(tmp_path, sample_corpus, embedder):
+    corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [NORTH_NORTHANTS, BEDFORD_2022])
+    index = tmp_path / "index"
+    build_index(corpus, index, embedder=embedder)
+    (corpus / NORTH_NORTHANTS).unlink()
+    for rel in (BLACKPOOL_2019, BLACKPOOL_2012):
+        (corpus / rel).parent.mkdir(exist_ok=True)
+        shutil.copy2(sample_corpus / rel, corpus / rel)
+    share_model(index)
+    run = subprocess.run(
+        [sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index)],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    gen = load_generation(index)
+    assert re.fullmatch(
+        rf"generation {re.escape(gen.name)}: 1 indexed, 1 unchanged, 1 removed, 1 failed; "
+        rf"{len(gen.chunks)} passages \((\d+) embedded\) in [\d.]+ s",
+        lines[0],
+    ), lines
+    embedded = int(re.search(r"\((\d+) embedded\)", lines[0]).group(1))
+    assert embedded == len(chunk_ids(gen)[BLACKPOOL_2019])
+    assert lines[1:] == [f"  failed: {BLACKPOOL_2012}: not a PDF: it is an HTML page saved with a .pdf name"]
+
+
+def test_second_build_on_same_index_is_busy(tmp_path, sample_corpus, embedder):
+    corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [BEDFORD_2022])
+    index = tmp_path / "index"
+    holding, release = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def hold(stage, done, total):
+        # The first progress call happens with the build lock held.
+        holding.set()
+        release.wait(60)
+
+    def first():
+        try:
+            outcome["summary"] = build_index(corpus, index, embedder=embedder, progress=hold)
+        except BaseException as exc:  # reported by the main thread
+            outcome["error"] = exc
+
+    t = threading.Thread(target=first)
+    t.start()
+    try:
+        assert holding.wait(60)
+        with pytest.raises(Busy, match="already running"):
+            build_index(corpus, index, embedder=embedder)
+        # Another process is refused too, before it loads anything.
+        run = subprocess.run(
+            [sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )
+        assert run.returncode == 3 and "already running" in run.stderr
+    finally:
+        release.set()
+        t.join(120)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["summary"].indexed == [BEDFORD_2022]
+    # The lock went with the build: the next one runs.
+    assert build_index(corpus, index, embedder=embedder).embedded == 0
+
+
+# --- chunking -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ingested(sample_corpus):
+    result = ingest.ingest_folder(sample_corpus)
+    assert len(result.reports) == 6
+    return result.reports
+
+
+def _check_chunks(report) -> list:
+    chunks = chunk_report(report)
+    assert chunks
+    sizes = count_tokens([c.embed_text for c in chunks])
+    over = [(c.id, n) for c, n in zip(chunks, sizes) if n > MAX_TOKENS]
+    assert not over, f"{report.path}: chunks over {MAX_TOKENS} tokens: {over}"
+    assert len({c.id for c in chunks}) == len(chunks)
+    by_para: dict[int, list] = {}
+    for c in chunks:
+        assert c.id == f"{report.sha256[:16]}:{c.paragraph}:{c.part}"
+        assert c.embed_text == f"{c.header}\n{c.text}"
+        assert c.header and c.header not in c.text
+        by_para.setdefault(c.paragraph, []).append(c)
+    for p in report.paragraphs:
+        parts = by_para.get(p.index)
+        if parts is None:
+            # Only short headings are left out: they travel as `section`.
+            assert p.kind == "heading" and len(p.text.split()) < 4 or not p.text.strip(), p
+            continue
+        assert [c.part for c in parts] == list(range(len(parts)))
+        assert " ".join(c.text for c in parts) == p.text, f"{report.path} paragraph {p.index}: text lost in splitting"
+        assert all(c.header == header_for(report, p.section) and c.section == p.section for c in parts)
+        assert all(c.number == p.number and c.kind == p.kind and c.page in p.pages for c in parts)
+        assert parts[0].page == p.pages[0]
+    return chunks
+
+
+def test_chunks_fit_window_keep_all_text_and_keep_header_apart(ingested):
+    total = sum(len(_check_chunks(r)) for r in ingested)
+    assert total > 600
+
+
+def test_overlong_paragraphs_split_without_loss(ingested):
+    """Real report text run together into paragraphs far over the window: the
+    sentence splitter and, with the full stops removed, the word splitter."""
+    report = max(ingested, key=lambda r: len(r.paragraphs))
+    body = [p for p in report.paragraphs if p.kind == "body"]
+    merged = []
+    for i in range(0, len(body) - 8, 8):
+        group = body[i : i + 8]
+        merged.append(replace(group[0], index=len(merged), text=" ".join(p.text for p in group), pages=group[0].pages, spans=()))
+    no_stops = [replace(p, index=len(merged) + i, text=p.text.replace(". ", " ")) for i, p in enumerate(merged)]
+    synthetic = replace(report, paragraphs=tuple(merged + no_stops))
+    chunks = _check_chunks(synthetic)
+    assert len(chunks) > 2 * len(synthetic.paragraphs), "expected the long paragraphs to be split"
+
+
+# --- the store ------------------------------------------------------------------------
+
+
+def test_manifest_records_format_model_chunking_and_hashes(sample_index, sample_corpus, embedder):
+    gen = load_generation(sample_index)
+    manifest = json.loads((gen.path / "manifest.json").read_text())
+    assert (manifest["format"], manifest["version"]) == (FORMAT, FORMAT_VERSION)
+    assert manifest["model"] == asdict(model_stamp(embedder))
+    assert manifest["model"]["dim"] == 384 and len(manifest["model"]["weights_sha256"]) == 64
+    assert manifest["chunking"] == {"version": CHUNKING_VERSION, "max_tokens": MAX_TOKENS}
+    on_disk = {p.relative_to(gen.path).as_posix() for p in gen.path.rglob("*") if p.is_file()} - {"manifest.json"}
+    assert set(manifest["files"]) == on_disk
+    assert {"reports.jsonl", "chunks.jsonl", "failures.jsonl", "dense.faiss"} <= on_disk
+    assert any(f.startswith("bm25/") for f in on_disk)
+    for rel, digest in manifest["files"].items():
+        assert hashlib.sha256((gen.path / rel).read_bytes()).hexdigest() == digest, rel
+    for r in gen.reports:
+        assert r.sha256 == ingest.sha256_file(sample_corpus / r.path), r.path
+    assert manifest["counts"] == {"reports": 6, "chunks": len(gen.chunks), "failures": 1}
+
+
+def test_refuses_index_built_with_another_model(sample_index, embedder):
+    mine = model_stamp(embedder)
+    other = ModelStamp(mine.name, mine.dim, "0" * 64, mine.backend)
+    with pytest.raises(IndexError_) as err:
+        load_generation(sample_index, expect_model=other)
+    msg = str(err.value)
+    assert "manifest.json" in msg and "built with" in msg and "--rebuild" in msg
+    assert load_generation(sample_index, expect_model=mine).model == mine
+
+
+def test_refuses_another_format_version(writable_index):
+    mpath = writable_index / "generations" / current_name(writable_index) / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    manifest["version"] = FORMAT_VERSION + 1
+    mpath.write_text(json.dumps(manifest))
+    with pytest.raises(IndexError_) as err:
+        load_generation(writable_index)
+    msg = str(err.value)
+    assert str(mpath) in msg and f"v{FORMAT_VERSION + 1}" in msg and "--rebuild" in msg
+
+
+def _truncate(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _garble(data: bytes) -> bytes:
+    mid = len(data) // 2
+    junk = bytes((b ^ 0x5A) for b in data[mid : mid + 16]) or b"\xff"
+    return data[:mid] + junk + data[mid + len(junk) :]
+
+
+def test_each_damaged_file_is_named_and_the_previous_generation_serves(writable_index, corpus_copy, embedder):
+    stamp = model_stamp(embedder)
+    previous = current_name(writable_index)
+    (corpus_copy / BLACKPOOL_2019).unlink()
+    newest = build_index(corpus_copy, writable_index, embedder=embedder).generation
+    assert generations(writable_index) == sorted([previous, newest])
+    gen_dir = writable_index / "generations" / newest
+    files = sorted(p for p in gen_dir.rglob("*") if p.is_file())
+    rels = {p.relative_to(gen_dir).as_posix() for p in files}
+    assert {"manifest.json", "reports.jsonl", "chunks.jsonl", "failures.jsonl", "dense.faiss"} <= rels
+    assert len([r for r in rels if r.startswith("bm25/")]) >= 3
+
+    for f in files:
+        good = f.read_bytes()
+        assert good, f
+        for how in ("truncated", "garbled", "deleted"):
+            if how == "deleted":
+                f.unlink()
+            else:
+                f.write_bytes(_truncate(good) if how == "truncated" else _garble(good))
+            try:
+                with pytest.raises(IndexError_) as err:
+                    load_generation(writable_index, expect_model=stamp)
+                assert str(f) in str(err.value), (how, str(err.value))
+                assert not isinstance(err.value, NoIndex)
+                serving = load_serving(writable_index, expect_model=stamp)
+                assert serving.generation.name == previous and serving.fell_back
+                assert len(serving.skipped) == 1 and str(f) in serving.skipped[0]
+            finally:
+                f.write_bytes(good)
+    # The previous generation loads by name, with the report the newest one lacks.
+    prev = load_generation(writable_index, name=previous, expect_model=stamp)
+    assert BLACKPOOL_2019 in chunk_ids(prev)
+    serving = load_serving(writable_index, expect_model=stamp)
+    assert serving.generation.name == newest and serving.skipped == () and not serving.fell_back
+    assert BLACKPOOL_2019 not in chunk_ids(serving.generation)
+
+
+def test_no_usable_generation_is_a_clear_error(writable_index, corpus_copy, tmp_path, embedder):
+    with pytest.raises(NoIndex, match="build one"):
+        load_serving(tmp_path / "nothing-here")
+    (corpus_copy / BLACKPOOL_2019).unlink()
+    build_index(corpus_copy, writable_index, embedder=embedder)
+    damaged = []
+    for name in generations(writable_index):
+        f = writable_index / "generations" / name / "chunks.jsonl"
+        f.write_bytes(_truncate(f.read_bytes()))
+        damaged.append(str(f))
+    with pytest.raises(IndexError_) as err:
+        load_serving(writable_index, expect_model=model_stamp(embedder))
+    assert all(d in str(err.value) for d in damaged) and "no usable index generation" in str(err.value)
+    # A damaged current generation is rebuilt from scratch by the next build.
+    s = build_index(corpus_copy, writable_index, embedder=embedder)
+    assert s.embedded == s.chunks > 0
+    assert load_serving(writable_index).generation.name == s.generation
