@@ -3,8 +3,12 @@ sides stem and drop stop words the same way."""
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
+
+# onnxruntime's quantiser may leave the root logger at DEBUG; bm25s would then narrate every build.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")  # bm25s's default token pattern
 

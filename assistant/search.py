@@ -262,7 +262,7 @@ def highlight(text: str, qterms: set[str], most: int = 2) -> tuple[str, ...]:
     sents = split_sentences(text)
     scored = []
     for i, sent in enumerate(sents):
-        overlap = len(qterms & set(keywords.terms(sent)))
+        overlap = len(qterms & keywords.term_set(sent))
         if overlap:
             scored.append((overlap, -i, sent))
     scored.sort(reverse=True)

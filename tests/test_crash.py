@@ -96,7 +96,20 @@ def _start(corpus: Path, index: Path, log: Path) -> subprocess.Popen:
     )
 
 
-def crash_loop(tmp_path: Path, sample_corpus: Path, reference: Generation, embedder, files: list[str], kills: int, seed: int) -> Figures:
+# How long after the new generation's temporary folder appears a "writing" kill may
+# land: writing the small corpus's files and switching CURRENT takes about this long.
+WRITE_WINDOW = 0.4
+
+
+def _wait_for_writing(proc: subprocess.Popen, index: Path) -> None:
+    """Until the build starts writing its generation (or ends)."""
+    gens = index / "generations"
+    before = set(gens.glob(".tmp-*"))
+    while proc.poll() is None and not (set(gens.glob(".tmp-*")) - before):
+        time.sleep(0.005)
+
+
+def crash_loop(tmp_path: Path, sample_corpus: Path, reference: Generation, embedder, files: list[str], kills: int, seed: int, writing: bool = False) -> Figures:
     stamp = model_stamp(embedder)
     figures = Figures(seed)
     rng = random.Random(seed)
@@ -128,11 +141,15 @@ def crash_loop(tmp_path: Path, sample_corpus: Path, reference: Generation, embed
         attempts += 1
         target = without if serving == with_one else with_one
         window = statistics.median(durations)
-        delay = rng.uniform(0.0, window)
         proc = _start(target, index, log)
         t0 = time.monotonic()
+        if writing:
+            _wait_for_writing(proc, index)
+            delay = time.monotonic() - t0 + rng.uniform(0.0, WRITE_WINDOW)
+        else:
+            delay = rng.uniform(0.0, window)
         try:
-            proc.wait(delay)
+            proc.wait(max(0.0, delay - (time.monotonic() - t0)))
             durations.append(time.monotonic() - t0)
             figures.finished_first += 1
             assert proc.returncode == 0, f"build failed on its own: {log.read_text()}"
@@ -189,3 +206,12 @@ def test_killed_full_sample_builds_twenty_times(tmp_path, sample_corpus, sample_
     figures = crash_loop(tmp_path, sample_corpus, reference, embedder, files, kills=20, seed=seed)
     _report(capsys, figures)
     assert figures.kills == 20 and figures.survived == figures.kills + figures.finished_first
+
+
+@pytest.mark.slow
+def test_builds_killed_while_writing_the_generation(tmp_path, sample_corpus, sample_index, embedder, capsys):
+    """10 kills aimed at the write-and-switch phase, which random moments rarely hit."""
+    seed = int(os.environ.get("CRASH_SEED", "10"))
+    figures = crash_loop(tmp_path, sample_corpus, load_generation(sample_index), embedder, SMALL, kills=10, seed=seed, writing=True)
+    _report(capsys, figures)
+    assert figures.kills >= 8 and figures.survived == figures.kills + figures.finished_first
