@@ -174,9 +174,15 @@ def build_index(
             vectors[to_embed] = new
         summary.embedded = len(to_embed)
         summary.chunks = len(chunks)
-        if previous and not summary.indexed and not summary.removed and sorted(
-            f.line() for f in previous.failures
-        ) == sorted(f.line() for f in summary.failed) and [e.path for e in entries] == [e.path for e in previous.reports]:
+        nothing_changed = (
+            previous is not None
+            and not summary.indexed
+            and not summary.removed
+            and sorted(f.line() for f in previous.failures) == sorted(f.line() for f in summary.failed)
+            # Metadata too: a new source link in manifest.csv changes no file but must reach the index.
+            and [(e.path, e.meta) for e in entries] == [(e.path, e.meta) for e in previous.reports]
+        )
+        if nothing_changed:
             # Nothing changed: keep serving the current generation as it is.
             summary.generation = previous.name
         else:

@@ -140,6 +140,8 @@ def extract(paragraphs: list[Paragraph] | tuple[Paragraph, ...], rel_path: str, 
         # "Bedford Borough" then "Inspection of services for ..." : the title is both.
         nxt = next((p.text for p in first_page if p.text != title and p.kind not in (FRONT, JUDGEMENT)), "")
         title = f"{title}: {nxt}" if nxt and len(nxt) < 240 else title
+    # A footnote marker glued to the title's last word ("...Children Board1") is not part of it.
+    title = re.sub(r"(?<=[a-z])\d{1,2}$", "", title)
     return ReportMeta(
         title=title,
         local_authority=authority,

@@ -70,7 +70,7 @@ _OVERALL_RE = re.compile(r"\b(overall (effectiveness|grade|judgement|judgment|ra
 def norm_name(text: str) -> str:
     """Canonical form of an authority name, for matching and filter keys."""
     t = text.lower().replace("&", " and ").replace("\u2019", "'")
-    t = re.sub(r"[-/,.()']", " ", t)
+    t = re.sub(r"[^\w\s]", " ", t)
     t = _DROP.sub(" ", t)
     return " ".join(t.split())
 

@@ -23,7 +23,7 @@ from .chunking import split_sentences
 from .document import FRONT, HEADING, JUDGEMENT
 from .indexer import model_stamp
 from .query import LEAD_INSPECTOR, OVERALL, Filters, Understanding, merge, norm_name, understand
-from .store import Generation, current_name, load_generation
+from .store import Generation, IndexError_, current_name, load_generation, load_serving
 
 # Fusion weights, tuned on the dev questions (see bench/RESULTS.md).
 BM25_WEIGHT = 0.35
@@ -102,7 +102,10 @@ class Searcher:
         self.index_dir = Path(index_dir)
         self.embedder = embedder or embed.load_embedder(cache_dir=self.index_dir / "models")
         self._lock = threading.Lock()
-        self._served = _Served.of(load_generation(self.index_dir, expect_model=model_stamp(self.embedder)))
+        serving = load_serving(self.index_dir, expect_model=model_stamp(self.embedder))
+        # A damaged newest generation is passed over; say so where the admin will look.
+        self.warnings: list[str] = [f"index generation skipped: {w}" for w in serving.skipped]
+        self._served = _Served.of(serving.generation)
 
     @property
     def generation(self) -> Generation:
@@ -118,7 +121,13 @@ class Searcher:
             return False
         with self._lock:
             if name != self._served.gen.name:
-                self._served = _Served.of(load_generation(self.index_dir, name, expect_model=model_stamp(self.embedder)))
+                try:
+                    gen = load_generation(self.index_dir, name, expect_model=model_stamp(self.embedder))
+                except IndexError_ as exc:
+                    # Keep answering from the generation we have rather than fail every question.
+                    self.warnings.append(f"new index generation {name} not loaded: {exc}")
+                    return False
+                self._served = _Served.of(gen)
                 return True
         return False
 

@@ -198,12 +198,23 @@ class Service:
         return tuple(out)
 
     def export_files(self, answer: Answer) -> tuple[Path, Path]:
+        self._prune_exports()
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.perf_counter_ns() % 1_000_000:06d}"
         csv_path = self.export_dir / f"passages-{stamp}.csv"
         md_path = self.export_dir / f"passages-{stamp}.md"
         csv_path.write_text(ui_format.export_csv(answer), encoding="utf-8")
         md_path.write_text(ui_format.export_markdown(answer), encoding="utf-8")
         return csv_path, md_path
+
+    def _prune_exports(self, keep_seconds: float = 3600) -> None:
+        # Gradio copies a file when it is offered for download; ours are only needed until then.
+        cutoff = time.time() - keep_seconds
+        for p in self.export_dir.glob("passages-*"):
+            try:
+                if p.stat().st_mtime < cutoff:
+                    p.unlink()
+            except OSError:
+                pass
 
     # API -------------------------------------------------------------------------------
 
@@ -281,15 +292,22 @@ class Service:
 
 
 def _terminal_progress():
-    """A tqdm bar per indexing stage on stderr."""
+    """A tqdm bar per indexing stage on stderr; a stage is complete when the next one starts."""
     from tqdm import tqdm
 
     bars: dict[str, tqdm] = {}
 
+    def finish_others(stage: str) -> None:
+        for name, bar in list(bars.items()):
+            if name != stage:
+                bar.n = bar.total
+                bar.close()
+                del bars[name]
+
     def update(stage: str, done: int, total: int) -> None:
+        finish_others(stage)
         if total <= 0:
-            if stage not in bars:
-                print(stage, file=sys.stderr, flush=True)
+            print(stage, file=sys.stderr, flush=True)
             return
         bar = bars.get(stage)
         if bar is None:
@@ -298,6 +316,7 @@ def _terminal_progress():
         bar.refresh()
         if done >= total:
             bar.close()
+            del bars[stage]
 
     return update
 

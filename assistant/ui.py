@@ -104,6 +104,7 @@ def build_blocks(service: Service) -> gr.Blocks:
                     show_search="search",
                     wrap=True,
                     max_height=700,
+                    column_widths=["9%", "7%", "17%", "8%", "4%", "5%", "8%", "16%", "8%", "8%", "10%"],
                     elem_id="library",
                 )
 
@@ -290,7 +291,7 @@ def build_app(service: Service) -> FastAPI:
         run_history=False,
         max_file_size=s.max_upload_bytes,
         blocked_paths=[str(s.index.resolve()), str(s.corpus.resolve())],
-        show_error=True,
+        show_error=False,  # exception text stays in the server log
         ssr_mode=False,
         mcp_server=False,
         pwa=False,
@@ -303,6 +304,7 @@ def build_app(service: Service) -> FastAPI:
 CSS = """
 mark { background: #fff3a3; color: inherit; padding: 0 .1em; }
 .message blockquote { border-left: 4px solid #888; margin: .4em 0; padding-left: .8em; }
+#chat pre, #chat pre code { white-space: pre-wrap !important; word-break: break-word; }
 """
 
 

@@ -5,7 +5,6 @@ one re-index at a time."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import threading
@@ -68,7 +67,7 @@ def server(service):
     from assistant.ui import build_app
 
     port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1))
     th = threading.Thread(target=srv.run, daemon=True)
     th.start()
     deadline = time.monotonic() + 30
@@ -76,7 +75,7 @@ def server(service):
         assert th.is_alive() and time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
+    srv.should_exit = srv.force_exit = True  # Gradio's open event streams would hold a graceful exit
     th.join(10)
 
 
@@ -146,8 +145,14 @@ def test_gradio_file_route_does_not_serve_corpus_or_index(server, app_dirs):
         assert r.status_code in (403, 404), p
 
 
-def test_ask_api_matches_the_cli_json(server, sample_index):
+def test_ask_api_matches_the_cli_json(server, sample_index, tmp_path, embedder):
     from gradio_client import Client
+
+    # The CLI caches the exported model under INDEX/models: point it at the session's cache
+    # (conftest.MODEL_CACHE, filled by the `embedder` fixture) instead of exporting it again.
+    index = tmp_path / "index"
+    shutil.copytree(sample_index, index, ignore=shutil.ignore_patterns("build.lock"))
+    (index / "models").symlink_to(Path(__file__).resolve().parent.parent / "index" / "models")
 
     client = Client(server + "/", verbose=False)
     assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
@@ -157,7 +162,7 @@ def test_ask_api_matches_the_cli_json(server, sample_index):
     import sys
 
     cli = subprocess.run(
-        [sys.executable, "-m", "assistant", "ask", "--json", "--index", str(sample_index), q],
+        [sys.executable, "-m", "assistant", "ask", "--json", "--index", str(index), q],
         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent, timeout=120,
     )
     assert got == json.loads(cli.stdout)
@@ -251,3 +256,42 @@ def test_chat_answer_is_fast(service):
     r = service.reply("Blackpool 2019: how are children in care supported?", Context(), 5)
     assert r.answer.hits
     assert time.perf_counter() - t < 1.0
+
+
+def test_library_lists_every_report_and_failure(service):
+    from assistant.library import HEADERS, rows, table
+
+    gen = service.searcher.generation
+    got = rows(gen)
+    assert {r.file for r in got} == {r.path for r in gen.reports} | {f.path for f in gen.failures}
+    failed = {r.file: r.status for r in got if r.status.startswith("failed")}
+    assert failed[HTML_AS_PDF].startswith("failed: not a PDF")
+    assert got[-len(failed):] == [r for r in got if r.file in failed]  # failures listed last
+    bedford = next(r for r in got if r.file == BEDFORD_2017)
+    assert bedford.status == "indexed" and bedford.pages and bedford.paragraphs and bedford.published == "2017-04-07"
+    assert len(table(gen)[0]) == len(HEADERS)
+
+
+def test_admin_tab_without_password_says_how_to_enable(service):
+    from dataclasses import replace
+
+    from assistant.service import Service
+    from assistant.ui import build_blocks
+
+    closed = Service(replace(service.settings, admin_password=""), service.embedder, service.searcher)
+    config = build_blocks(closed).get_config_file()
+    values = [str(c.get("props", {}).get("value", "")) for c in config["components"]]
+    assert any("ASSISTANT_ADMIN_PASSWORD" in v for v in values)
+    assert not any(c.get("props", {}).get("elem_id", "").startswith("admin-") for c in config["components"])
+
+
+def test_delete_removes_the_file_and_reindexes(service):
+    with pytest.raises(ValueError):
+        service.delete_file("../outside/secret.pdf")
+    with pytest.raises(ValueError):
+        service.delete_file("")
+    service.delete_file(HTML_AS_PDF)
+    assert not (service.settings.corpus / HTML_AS_PDF).exists()
+    job = service.reindexer.start()
+    assert job.finished.wait(120) and not job.error, job.error
+    assert HTML_AS_PDF not in {f.path for f in service.searcher.generation.failures}

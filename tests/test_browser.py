@@ -102,7 +102,7 @@ def ask(page, question: str, n_before: int, timeout_ms: int = 10_000) -> float:
 
 
 def test_chat_library_and_admin_upload(app):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
     log = app["log"].read_text()
@@ -126,6 +126,8 @@ def test_chat_library_and_admin_upload(app):
             assert "p. " in text and "¶ " in text and "open PDF at p." in text
             assert first.locator("blockquote").count() >= 1
             assert first.locator("mark").count() >= 1
+            # Every passage has its citation in a code block, which has a copy button.
+            assert first.locator("pre").count() == first.locator("blockquote").count()
             href = first.locator("a", has_text="open PDF at p.").first.get_attribute("href")
             assert href.startswith("/report/80428_bedford/") and "#page=" in href
             pdf = page.request.get(app["url"].rstrip("/") + href.split("#")[0])
@@ -142,6 +144,22 @@ def test_chat_library_and_admin_upload(app):
             assert page.locator("#f-from input").input_value() == "2017"
             assert "Bedford" in page.locator("#f-authority").inner_text()
 
+            # Researchers: export the answer's passages, and see the topic over time.
+            with page.expect_download() as dl:
+                page.locator("#export-csv").click()
+            exported = Path(dl.value.path()).read_text(encoding="utf-8")
+            assert exported.startswith("rank,quote,") and "7 April 2017" not in exported and "2017-04-07" in exported
+            with page.expect_download() as dl:
+                page.locator("#export-md").click()
+            assert "Page " in Path(dl.value.path()).read_text(encoding="utf-8")
+            page.locator("#over-time").click()
+            view = page.locator("#over-time-view")
+            view.get_by_text("over time").wait_for(timeout=10_000)
+            years = [y for y in ("2017", "2022", "2025") if y in view.inner_text()]
+            assert years == ["2017", "2022", "2025"]
+            dates = view.inner_text()
+            assert dates.index("April 2017") < dates.index("January 2022") < dates.index("August 2025")
+
             # 3. Markup in a question is shown as text, never run or fetched.
             ask(page, "<img src=x onerror=alert(1)> **adoption** [x](http://evil.example)", 2)
             assert page.locator("#chat img").count() == 0 and page.locator("#chat a[href*='evil']").count() == 0
@@ -152,6 +170,7 @@ def test_chat_library_and_admin_upload(app):
             page.get_by_role("tab", name="Library").click()
             lib = page.locator("#library")
             lib.get_by_text("80428_bedford/children's services inspection - 14 january 2022.pdf").wait_for(timeout=10_000)
+            expect(lib).to_contain_text("failed: not a PDF", use_inner_text=True, timeout=10_000)
             lib_text = lib.inner_text()
             assert "indexed" in lib_text and "failed: not a PDF" in lib_text
             page.screenshot(path=str(ARTIFACTS / "3-library.png"), full_page=True)
@@ -161,7 +180,9 @@ def test_chat_library_and_admin_upload(app):
             page.get_by_label("Admin password").fill(PASSWORD)
             page.locator("#admin-login").click()
             page.locator("#admin-status").get_by_text("Serving generation").wait_for(timeout=10_000)
-            page.locator("#admin-upload input[type=file]").set_input_files(str(app["upload"]))
+            file_input = page.locator("#admin-upload input[type=file]")
+            file_input.wait_for(state="attached", timeout=10_000)
+            file_input.set_input_files(str(app["upload"]))
             page.locator("#admin-upload").get_by_text(app["upload"].name).wait_for(timeout=15_000)
             page.locator("#admin-add").click()
             page.locator("#admin-message").get_by_text("1 indexed").wait_for(timeout=60_000)
@@ -177,6 +198,10 @@ def test_chat_library_and_admin_upload(app):
             hrefs = [a.get_attribute("href") for a in answer.locator("a", has_text="open PDF at p.").all()]
             assert hrefs and all(h.startswith("/report/uploads/") for h in hrefs)
             page.screenshot(path=str(ARTIFACTS / "5-uploaded-answer.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
+            print(app["log"].read_text()[-3000:])
+            raise
         finally:
             browser.close()
     assert not dialogs

@@ -98,7 +98,7 @@ def _start(corpus: Path, index: Path, log: Path) -> subprocess.Popen:
 
 # How long after the new generation's temporary folder appears a "writing" kill may
 # land: writing the small corpus's files and switching CURRENT takes about this long.
-WRITE_WINDOW = 0.4
+WRITE_WINDOW = 0.3
 
 
 def _wait_for_writing(proc: subprocess.Popen, index: Path) -> None:
@@ -136,8 +136,11 @@ def crash_loop(tmp_path: Path, sample_corpus: Path, reference: Generation, embed
 
     # Builds on shared cores vary in length, so the kill window follows the builds
     # seen to finish, and a build that beats its kill time does not count as a kill.
+    # Stratified: one random moment in each 1/kills slice of the build, in random order.
+    moments = [(i + rng.random()) / kills for i in range(kills)]
+    rng.shuffle(moments)
     attempts = 0
-    while figures.kills < kills and attempts < kills + max(3, kills // 4):
+    while figures.kills < kills and attempts < (2 * kills if writing else kills + max(3, kills // 4)):
         attempts += 1
         target = without if serving == with_one else with_one
         window = statistics.median(durations)
@@ -147,7 +150,7 @@ def crash_loop(tmp_path: Path, sample_corpus: Path, reference: Generation, embed
             _wait_for_writing(proc, index)
             delay = time.monotonic() - t0 + rng.uniform(0.0, WRITE_WINDOW)
         else:
-            delay = rng.uniform(0.0, window)
+            delay = window * (moments.pop() if moments else rng.random())
         try:
             proc.wait(max(0.0, delay - (time.monotonic() - t0)))
             durations.append(time.monotonic() - t0)
@@ -214,4 +217,4 @@ def test_builds_killed_while_writing_the_generation(tmp_path, sample_corpus, sam
     seed = int(os.environ.get("CRASH_SEED", "10"))
     figures = crash_loop(tmp_path, sample_corpus, load_generation(sample_index), embedder, SMALL, kills=10, seed=seed, writing=True)
     _report(capsys, figures)
-    assert figures.kills >= 8 and figures.survived == figures.kills + figures.finished_first
+    assert figures.kills == 10 and figures.survived == figures.kills + figures.finished_first

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from assistant import ingest
-from assistant.chunking import CHUNKING_VERSION, chunk_report, header_for
+from assistant.chunking import CHUNKING_VERSION, GRADED_HEADING, chunk_report, header_for
 from assistant.embed import MAX_TOKENS, count_tokens
 from assistant.indexer import Busy, build_index, model_stamp
 from assistant.store import (
@@ -152,15 +152,28 @@ def test_delete_add_change_and_move_reuse_exactly_what_is_unchanged(writable_ind
     assert entry.meta.source_url  # the move kept the report's source link
 
 
+def test_new_source_link_in_manifest_csv_reaches_the_index(writable_index, corpus_copy, embedder):
+    before = load_generation(writable_index)
+    old_url = next(r for r in before.reports if r.path == BEDFORD_2022).meta.source_url
+    assert old_url
+    csv = corpus_copy / "manifest.csv"
+    csv.write_text(csv.read_text().replace(old_url, old_url + "0"))
+    s = build_index(corpus_copy, writable_index, embedder=embedder)
+    gen = load_generation(writable_index)
+    assert s.embedded == 0 and BEDFORD_2022 in s.unchanged
+    assert next(r for r in gen.reports if r.path == BEDFORD_2022).meta.source_url == old_url + "0"
+    assert s.generation == gen.name != before.name
+
+
 def test_rebuild_reembeds_everything_with_the_same_ids(tmp_path, sample_corpus, embedder):
-    corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [NORTH_NORTHANTS, BEDFORD_2022])
+    corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [BEDFORD_2022])
     index = tmp_path / "index"
     first = build_index(corpus, index, embedder=embedder)
     gen1 = load_generation(index)
     again = build_index(corpus, index, rebuild=True, embedder=embedder)
     gen2 = load_generation(index)
     assert again.embedded == again.chunks == first.chunks == len(gen1.chunks)
-    assert sorted(again.indexed) == sorted([NORTH_NORTHANTS, BEDFORD_2022]) and again.unchanged == []
+    assert again.indexed == [BEDFORD_2022] and again.unchanged == []
     assert again.generation == gen2.name != gen1.name
     assert [c.id for c in gen2.chunks] == [c.id for c in gen1.chunks]
     np.testing.assert_allclose(gen2.vectors(0, len(gen2.chunks)), gen1.vectors(0, len(gen1.chunks)), atol=1e-5)
@@ -271,8 +284,8 @@ def _check_chunks(report) -> list:
     for p in report.paragraphs:
         parts = by_para.get(p.index)
         if parts is None:
-            # Only short headings are left out: they travel as `section`.
-            assert p.kind == "heading" and len(p.text.split()) < 4 or not p.text.strip(), p
+            # Only headings without a judgement are left out: they travel as `section`.
+            assert p.kind == "heading" and not GRADED_HEADING.search(p.text) or not p.text.strip(), p
             continue
         assert [c.part for c in parts] == list(range(len(parts)))
         assert " ".join(c.text for c in parts) == p.text, f"{report.path} paragraph {p.index}: text lost in splitting"
@@ -392,20 +405,25 @@ def test_each_damaged_file_is_named_and_the_previous_generation_serves(writable_
     assert BLACKPOOL_2019 not in chunk_ids(serving.generation)
 
 
-def test_no_usable_generation_is_a_clear_error(writable_index, corpus_copy, tmp_path, embedder):
+def test_no_usable_generation_is_a_clear_error(tmp_path, sample_corpus, embedder):
     with pytest.raises(NoIndex, match="build one"):
         load_serving(tmp_path / "nothing-here")
-    (corpus_copy / BLACKPOOL_2019).unlink()
-    build_index(corpus_copy, writable_index, embedder=embedder)
+    corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [NORTH_NORTHANTS, BEDFORD_2022])
+    index = tmp_path / "index"
+    build_index(corpus, index, embedder=embedder)
+    (corpus / NORTH_NORTHANTS).unlink()
+    build_index(corpus, index, embedder=embedder)
     damaged = []
-    for name in generations(writable_index):
-        f = writable_index / "generations" / name / "chunks.jsonl"
+    for name in generations(index):
+        f = index / "generations" / name / "chunks.jsonl"
         f.write_bytes(_truncate(f.read_bytes()))
         damaged.append(str(f))
+    assert len(damaged) == 2
     with pytest.raises(IndexError_) as err:
-        load_serving(writable_index, expect_model=model_stamp(embedder))
+        load_serving(index, expect_model=model_stamp(embedder))
     assert all(d in str(err.value) for d in damaged) and "no usable index generation" in str(err.value)
     # A damaged current generation is rebuilt from scratch by the next build.
-    s = build_index(corpus_copy, writable_index, embedder=embedder)
-    assert s.embedded == s.chunks > 0
-    assert load_serving(writable_index).generation.name == s.generation
+    s = build_index(corpus, index, embedder=embedder)
+    assert s.indexed == [BEDFORD_2022] and s.embedded == s.chunks > 0
+    serving = load_serving(index)
+    assert serving.generation.name == s.generation and not serving.fell_back
