@@ -27,7 +27,7 @@ from .chunking import CHUNKING_VERSION, Chunk
 from .document import IngestFailure, ReportMeta
 
 FORMAT = "ofsted-assistant-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: vectors stored as fp16 (halves the index; cosines unchanged to ~1e-3)
 KEEP_GENERATIONS = 2
 
 
@@ -144,7 +144,7 @@ def write_generation(
             {**asdict(r), "meta": r.meta.to_json()} for r in reports))
         _write(tmp / "chunks.jsonl", _jsonl(asdict(c) for c in chunks))
         _write(tmp / "failures.jsonl", _jsonl(asdict(f) for f in failures))
-        index = faiss.IndexFlatIP(model.dim)
+        index = faiss.IndexScalarQuantizer(model.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
         if len(vectors):
             index.add(np.ascontiguousarray(vectors, dtype="float32"))
         faiss.write_index(index, str(tmp / "dense.faiss"))
