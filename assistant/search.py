@@ -198,7 +198,7 @@ class Searcher:
         for rank, j in enumerate(order, 1):
             if not math.isfinite(float(score[j])):
                 break
-            hits.append(self._hit(s, int(rows[j]), rank, float(score[j]), qterms, qv))
+            hits.append(self._hit(s, int(rows[j]), rank, float(score[j]), qterms))
         return Answer(question, f, tuple(hits), u.month, u.intent, tuple(notes), s.gen.name, s.names)
 
     def _report_mask(self, s: _Served, f: Filters) -> np.ndarray:
@@ -215,7 +215,7 @@ class Searcher:
             ok &= np.array([r.path in wanted_r for r in s.gen.reports], dtype=bool)
         return ok
 
-    def _hit(self, s: _Served, ci: int, rank: int, score: float, qterms: set[str], qv: np.ndarray) -> Hit:
+    def _hit(self, s: _Served, ci: int, rank: int, score: float, qterms: set[str]) -> Hit:
         c = s.gen.chunks[ci]
         r = s.gen.reports[int(s.report_of[ci])]
         m = r.meta

@@ -278,10 +278,12 @@ def build_app(service: Service) -> FastAPI:
     """The FastAPI app: /report/<path> for PDFs, and the Gradio UI at /."""
     s = service.settings
     blocks = build_blocks(service)
-    blocks.queue(max_size=s.queue_size, default_concurrency_limit=s.concurrency)
+    # api_open=False: Gradio otherwise also answers POST /gradio_api/run/<name> and /api/<name>
+    # outside the queue, which would lift the queue bound and the concurrency limit.
+    blocks.queue(max_size=s.queue_size, default_concurrency_limit=s.concurrency, api_open=False)
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     add_report_route(app, s)
-    return gr.mount_gradio_app(
+    mounted = gr.mount_gradio_app(
         app,
         blocks,
         path="/",
@@ -299,6 +301,12 @@ def build_app(service: Service) -> FastAPI:
         theme=gr.themes.Default(),
         css=CSS,
     )
+    # Gradio accepts only files uploaded through /gradio_api/upload as event inputs once a
+    # Blocks "has launched", which launch() sets and mount_gradio_app does not. Unset, any
+    # request could name any server path (even without the admin password) and Gradio would
+    # copy it into its cache before our handler runs.
+    blocks.has_launched = True
+    return mounted
 
 
 CSS = """
