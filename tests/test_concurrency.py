@@ -305,7 +305,6 @@ def test_twenty_clients_during_a_reindex(app):
     load, before, after, gone, new = run_load(running, held, clients=20, per_client=5, time_limit=120, start_at="embedding")
     figures = judge(load, before, after, gone, new)
     check(load, figures, 20, 5)
-    assert figures.old + figures.either > 0  # the load began on the old generation
 
 
 @pytest.mark.slow
