@@ -125,13 +125,13 @@ def build_index(
             note("reading reports", done[0], len(todo))
 
         note("reading reports", 0, len(todo))
-        result = ingest.ingest_files(todo, metadata.read_manifest(corpus), workers, limits, parsed)
+        manifest = metadata.read_manifest(corpus)
+        result = ingest.ingest_files(todo, manifest, workers, limits, parsed)
         summary.failed += result.failures
         # A copy of a broken file is broken for the same reason; a copy of a good one is redundant.
         why = {f.path: f.reason for f in summary.failed}
         for rel, first in dupes:
             summary.failed.append(IngestFailure(rel, why.get(first) or f"same content as {first} (skipped)"))
-        manifest = metadata.read_manifest(corpus)
 
         # Assemble in corpus order: kept reports bring their chunks and vectors along.
         new_by_rel = {r.path: r for r in result.reports}

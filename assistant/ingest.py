@@ -10,7 +10,6 @@ import hashlib
 import html
 import html.parser
 import multiprocessing as mp
-import os
 import re
 import time
 from collections.abc import Callable, Iterable

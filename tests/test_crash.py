@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import statistics
 import subprocess
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from corpora import copy_corpus
 
 from assistant.indexer import model_stamp
 from assistant.store import Generation, current_name, generations, load_generation
@@ -57,15 +57,6 @@ def expected(reference: Generation, paths: set[str]) -> State:
     ids = {c.id for r in reps for c in reference.chunks[r.chunk_start : r.chunk_end]}
     fails = {f.line() for f in reference.failures if f.path in paths}
     return State(frozenset(r.path for r in reps), frozenset(ids), frozenset(fails))
-
-
-def make_corpus(src: Path, dst: Path, files: list[str]) -> Path:
-    dst.mkdir(parents=True)
-    shutil.copy2(src / "manifest.csv", dst / "manifest.csv")
-    for rel in files:
-        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src / rel, dst / rel)
-    return dst
 
 
 @dataclass
@@ -113,8 +104,8 @@ def crash_loop(tmp_path: Path, sample_corpus: Path, reference: Generation, embed
     stamp = model_stamp(embedder)
     figures = Figures(seed)
     rng = random.Random(seed)
-    with_one = make_corpus(sample_corpus, tmp_path / "with", files)
-    without = make_corpus(sample_corpus, tmp_path / "without", [f for f in files if f != TOGGLED])
+    with_one = copy_corpus(sample_corpus, tmp_path / "with", files)
+    without = copy_corpus(sample_corpus, tmp_path / "without", [f for f in files if f != TOGGLED])
     states = {with_one: expected(reference, set(files)), without: expected(reference, set(files) - {TOGGLED})}
     assert states[with_one] != states[without] and states[without].chunks
     index = tmp_path / "index"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from corpora import copy_corpus
 
 from assistant import ingest
 from assistant.chunking import CHUNKING_VERSION, GRADED_HEADING, chunk_report, header_for
@@ -50,19 +50,6 @@ def chunk_ids(gen: Generation) -> dict[str, list[str]]:
 def vectors_of(gen: Generation, path: str) -> np.ndarray:
     r = next(r for r in gen.reports if r.path == path)
     return gen.vectors(r.chunk_start, r.chunk_end)
-
-
-def copy_corpus(src: Path, dst: Path, only: list[str] | None = None) -> Path:
-    """A private corpus: all of `src`, or just the `only` report files, with manifest.csv."""
-    if only is None:
-        shutil.copytree(src, dst)
-        return dst
-    dst.mkdir(parents=True)
-    shutil.copy2(src / "manifest.csv", dst / "manifest.csv")
-    for rel in only:
-        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src / rel, dst / rel)
-    return dst
 
 
 def share_model(index: Path) -> None:
