@@ -1,9 +1,9 @@
 """Paragraphs -> chunks: the units we embed, score and quote.
 
 A chunk is one paragraph, or one run of whole sentences of a paragraph too long
-for the model's 256-token window. Its quoted text is the report's text only; the
-short context header (authority, date, section) is added for embedding and
-keyword scoring, never shown as a quote.
+for the model's 256-token window. Its quoted text is the report's text only; a
+short context is added for scoring, never shown as a quote: the section heading
+for embedding, and the header (authority, year, section) for keyword scoring.
 """
 
 from __future__ import annotations
@@ -11,10 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .document import HEADING, Report
+from .document import HEADING, Report, ReportMeta
 from .embed import MAX_TOKENS, count_tokens
 
-CHUNKING_VERSION = 2
+# Bump when ingestion or chunking rules change what passages a file yields: an index
+# built with another version is rebuilt rather than mixed. 3: judgement headings that
+# wrap or follow an unpunctuated bullet open their section; footnote markers leave section names.
+# 4: the embedded text carries the section only (authority and year stay in the keyword text).
+CHUNKING_VERSION = 4
 GRADED_HEADING = re.compile(r"\b(outstanding|good|adequate|inadequate|requires? improvement)\b", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u2019\u201d)]*\s+(?=[A-Z0-9\u2018\u201c(])")
 
@@ -34,12 +38,28 @@ class Chunk:
 
     @property
     def embed_text(self) -> str:
+        # Authority and year are filters, and are stripped from the question before it
+        # is embedded: in the passage vector they only pulled every passage of a report
+        # toward each other (dev hit@5 0.922 with them, 0.956 without; bench/RESULTS.md).
+        return f"{self.section}\n{self.text}" if self.section else self.text
+
+    @property
+    def keyword_text(self) -> str:
         return f"{self.header}\n{self.text}"
 
 
+def chunk_id(sha256: str, paragraph: int, part: int) -> str:
+    return f"{sha256[:16]}:{paragraph}:{part}"
+
+
 def header_for(report: Report, section: str) -> str:
-    m = report.meta
-    bits = [m.local_authority, m.published[:4], section]
+    return header_from(report.meta, section)
+
+
+def header_from(meta: ReportMeta, section: str) -> str:
+    """The context header from report metadata alone: the store re-derives headers
+    on load rather than writing one per passage."""
+    bits = [meta.local_authority, meta.published[:4], section]
     return " · ".join(b for b in bits if b)
 
 
@@ -78,13 +98,14 @@ def chunk_report(report: Report) -> list[Chunk]:
     # "Children's services in X are inadequate") say something on their own.
     paragraphs = [p for p in report.paragraphs if p.text.strip() and (p.kind != HEADING or GRADED_HEADING.search(p.text))]
     headers = [header_for(report, p.section) for p in paragraphs]
-    full = count_tokens([f"{h}\n{p.text}" for h, p in zip(headers, paragraphs)])
+    # The model's window holds what is embedded: the section and the passage.
+    full = count_tokens([f"{p.section}\n{p.text}" if p.section else p.text for p in paragraphs])
     chunks: list[Chunk] = []
     for p, h, n in zip(paragraphs, headers, full):
         if n <= MAX_TOKENS:
             texts = [p.text]
         else:
-            budget = MAX_TOKENS - count_tokens([h])[0] - 1
+            budget = MAX_TOKENS - (count_tokens([p.section])[0] + 1 if p.section else 2)
             texts = _pack(split_sentences(p.text), budget)
         for part, t in enumerate(texts):
             page = p.pages[0]
@@ -94,6 +115,6 @@ def chunk_report(report: Report) -> list[Chunk]:
                 first_len = p.spans[0].end - p.spans[0].start
                 page = p.spans[1].page if offset >= first_len else p.spans[0].page
             chunks.append(
-                Chunk(f"{report.sha256[:16]}:{p.index}:{part}", report.sha256, p.index, part, t, h, page, p.number, p.section, p.kind)
+                Chunk(chunk_id(report.sha256, p.index, part), report.sha256, p.index, part, t, h, page, p.number, p.section, p.kind)
             )
     return chunks

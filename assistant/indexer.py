@@ -1,8 +1,9 @@
 """Corpus folder -> a new index generation, re-using everything unchanged.
 
-A file's SHA-256 is its identity: an unchanged file keeps its chunks and
-vectors from the serving generation, so only new or changed files are parsed
-and embedded. One build at a time per index folder (a lock file says so).
+A file's SHA-256 is its identity: an unchanged file keeps its chunks, vectors
+and keyword terms from the serving generation, so only new or changed files are
+parsed, embedded and tokenised. One build at a time per index folder (a lock
+file says so).
 """
 
 from __future__ import annotations
@@ -10,16 +11,29 @@ from __future__ import annotations
 import fcntl
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from . import embed, ingest, metadata
+from . import embed, ingest, keywords, metadata
 from .chunking import CHUNKING_VERSION, Chunk, chunk_report
 from .document import IngestFailure, Report
-from .store import IndexError_, ModelStamp, ReportEntry, current_name, load_generation, write_generation
+from .store import (
+    Checked,
+    ChunkRows,
+    IndexError_,
+    ModelStamp,
+    Passages,
+    ReportEntry,
+    check_generation,
+    current_name,
+    encode_chunks,
+    join_passages,
+    write_generation,
+)
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -70,6 +84,10 @@ def model_stamp(embedder: embed.Embedder) -> ModelStamp:
     return ModelStamp(i.name, i.dim, i.weights_sha256, i.backend)
 
 
+class _Unreadable(Exception):
+    """The previous generation passed its checks but could not be read."""
+
+
 def build_index(
     corpus: Path,
     index_dir: Path,
@@ -84,112 +102,177 @@ def build_index(
     with build_lock(index_dir):
         embedder = embedder or embed.load_embedder(cache_dir=index_dir / "models")
         stamp = model_stamp(embedder)
-        previous = None
+        checked = None
         if not rebuild and current_name(index_dir):
             try:
-                previous = load_generation(index_dir, expect_model=stamp)
+                checked = check_generation(index_dir, expect_model=stamp)
             except IndexError_ as exc:
                 note(f"previous index not reusable ({exc}); building from scratch", 0, 0)
-            if previous and (previous.model.backend != stamp.backend or previous.chunking != CHUNKING_VERSION):
+            if checked and (checked.model.backend != stamp.backend or checked.chunking != CHUNKING_VERSION):
                 # Vectors from another backend differ slightly, and other chunking means other passages.
-                previous = None
-        files = ingest.list_files(corpus)
-        rels = [p.relative_to(corpus).as_posix() for p in files]
-        note("hashing", 0, len(files))
-        hashes = {rel: ingest.sha256_file(p) for p, rel in zip(files, rels)}
-
-        old_by_sha = {r.sha256: r for r in previous.reports} if previous else {}
-        summary = BuildSummary()
-        keep: list[tuple[str, ReportEntry]] = []
-        todo: list[tuple[Path, str]] = []
-        seen: dict[str, str] = {}
-        dupes: list[tuple[str, str]] = []  # (path, path of the first file with its content)
-        for p, rel in zip(files, rels):
-            sha = hashes[rel]
-            if sha in seen:
-                dupes.append((rel, seen[sha]))
-                continue
-            seen[sha] = rel
-            if sha in old_by_sha:
-                keep.append((rel, old_by_sha[sha]))
-            else:
-                todo.append((p, rel))
-        if previous:
-            # A changed file is "indexed", not also "removed": only paths now absent count.
-            summary.removed = sorted({r.path for r in previous.reports if r.sha256 not in seen and r.path not in hashes})
-
-        done = [0]
-
-        def parsed(item: Report | IngestFailure) -> None:
-            done[0] += 1
-            note("reading reports", done[0], len(todo))
-
-        note("reading reports", 0, len(todo))
-        manifest = metadata.read_manifest(corpus)
-        result = ingest.ingest_files(todo, manifest, workers, limits, parsed)
-        summary.failed += result.failures
-        # A copy of a broken file is broken for the same reason; a copy of a good one is redundant.
-        why = {f.path: f.reason for f in summary.failed}
-        for rel, first in dupes:
-            summary.failed.append(IngestFailure(rel, why.get(first) or f"same content as {first} (skipped)"))
-
-        # Assemble in corpus order: kept reports bring their chunks and vectors along.
-        new_by_rel = {r.path: r for r in result.reports}
-        kept = dict(keep)
-        entries: list[ReportEntry] = []
-        chunks: list[Chunk] = []
-        vec_parts: list[np.ndarray] = []
-        to_embed: list[int] = []
-        for rel in rels:
-            if rel in new_by_rel:
-                rep = new_by_rel[rel]
-                cs = chunk_report(rep)
-                start = len(chunks)
-                chunks += cs
-                to_embed += range(start, len(chunks))
-                vec_parts.append(np.zeros((len(cs), stamp.dim), "float32"))
-                entries.append(ReportEntry(rel, rep.sha256, rep.size, len(rep.pages), len(rep.paragraphs), rep.meta, start, len(chunks)))
-                summary.indexed.append(rel)
-            else:
-                old = kept.get(rel)
-                if old is None:
-                    continue
-                start = len(chunks)
-                chunks += previous.chunks[old.chunk_start : old.chunk_end]
-                vec_parts.append(previous.vectors(old.chunk_start, old.chunk_end))
-                meta = old.meta
-                row = manifest.get(rel)
-                if rel != old.path or (row and row.source_url != meta.source_url):
-                    # Same content at a new path or with a new manifest row: refresh metadata only.
-                    meta = replace(meta, source_url=row.source_url if row else meta.source_url)
-                entries.append(ReportEntry(rel, old.sha256, old.size, old.pages, old.paragraphs, meta, start, len(chunks)))
-                summary.unchanged.append(rel)
-        vectors = np.concatenate(vec_parts) if vec_parts else np.zeros((0, stamp.dim), "float32")
-        if to_embed:
-            note("embedding passages", 0, len(to_embed))
-            new = embedder.encode(
-                [chunks[i].embed_text for i in to_embed],
-                progress=lambda n: note("embedding passages", n, len(to_embed)),
-            )
-            vectors[to_embed] = new
-        summary.embedded = len(to_embed)
-        summary.chunks = len(chunks)
-        nothing_changed = (
-            previous is not None
-            and not summary.indexed
-            and not summary.removed
-            and sorted(f.line() for f in previous.failures) == sorted(f.line() for f in summary.failed)
-            # Metadata too: a new source link in manifest.csv changes no file but must reach the index.
-            and [(e.path, e.meta) for e in entries] == [(e.path, e.meta) for e in previous.reports]
-        )
-        if nothing_changed:
-            # Nothing changed: keep serving the current generation as it is.
-            summary.generation = previous.name
-        else:
-            note("writing index", 0, 1)
-            summary.generation = write_generation(
-                index_dir, stamp, entries, chunks, summary.failed, vectors, str(corpus.resolve())
-            )
-            note("writing index", 1, 1)
+                checked = None
+        try:
+            summary = _build(corpus, index_dir, checked, embedder, stamp, workers, limits, note)
+        except _Unreadable as exc:
+            note(f"previous index not reusable ({exc}); building from scratch", 0, 0)
+            summary = _build(corpus, index_dir, None, embedder, stamp, workers, limits, note)
     summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _passages(checked: Checked) -> Passages:
+    try:
+        return checked.passages()
+    except IndexError_ as exc:
+        raise _Unreadable(str(exc)) from None
+
+
+@dataclass
+class _Plan:
+    """The corpus against the previous generation, by content hash."""
+
+    rels: list[str]  # every file, in corpus order
+    keep: dict[str, ReportEntry]  # path -> the previous entry with its content
+    todo: list[tuple[Path, str]]  # files to parse
+    dupes: list[tuple[str, str]]  # (path, path of the first file with its content)
+    removed: list[str]
+
+
+def _plan(corpus: Path, old_reports: list[ReportEntry], note: Progress) -> _Plan:
+    files = ingest.list_files(corpus)
+    rels = [p.relative_to(corpus).as_posix() for p in files]
+    note("hashing", 0, len(files))
+    hashes = {rel: ingest.sha256_file(p) for p, rel in zip(files, rels)}
+    old_by_sha = {r.sha256: r for r in old_reports}
+    plan = _Plan(rels, {}, [], [], [])
+    seen: dict[str, str] = {}
+    for p, rel in zip(files, rels):
+        sha = hashes[rel]
+        if sha in seen:
+            plan.dupes.append((rel, seen[sha]))
+            continue
+        seen[sha] = rel
+        if sha in old_by_sha:
+            plan.keep[rel] = old_by_sha[sha]
+        else:
+            plan.todo.append((p, rel))
+    # A changed file is "indexed", not also "removed": only paths now absent count.
+    plan.removed = sorted({r.path for r in old_reports if r.sha256 not in seen and r.path not in hashes})
+    return plan
+
+
+@dataclass
+class _Layout:
+    """The new generation's reports in corpus order, and where their passages come from."""
+
+    entries: list[ReportEntry] = field(default_factory=list)
+    # Per entry: (kept?, start, end) - rows of the previous generation's passages, or of `new_chunks`.
+    sources: list[tuple[bool, int, int]] = field(default_factory=list)
+    new_chunks: list[Chunk] = field(default_factory=list)
+    new_rows: list[bytes] = field(default_factory=list)  # chunks.jsonl rows of new_chunks, per report
+
+
+def _lay_out(plan: _Plan, parsed: list[Report], manifest: dict, summary: BuildSummary) -> _Layout:
+    new_by_rel = {r.path: r for r in parsed}
+    out = _Layout()
+    n = 0
+    for rel in plan.rels:
+        if rel in new_by_rel:
+            rep = new_by_rel[rel]
+            cs = chunk_report(rep)
+            entry = ReportEntry(rel, rep.sha256, rep.size, len(rep.pages), len(rep.paragraphs), rep.meta, n, n + len(cs))
+            out.sources.append((False, len(out.new_chunks), len(out.new_chunks) + len(cs)))
+            out.new_chunks += cs
+            out.new_rows.append(encode_chunks(entry, cs))
+            summary.indexed.append(rel)
+        elif old := plan.keep.get(rel):
+            meta = old.meta
+            row = manifest.get(rel)
+            if rel != old.path or (row and row.source_url != meta.source_url):
+                # Same content at a new path or with a new manifest row: refresh metadata only.
+                meta = replace(meta, source_url=row.source_url if row else meta.source_url)
+            entry = ReportEntry(rel, old.sha256, old.size, old.pages, old.paragraphs, meta, n, n + old.chunk_end - old.chunk_start)
+            out.sources.append((True, old.chunk_start, old.chunk_end))
+            summary.unchanged.append(rel)
+        else:
+            continue
+        out.entries.append(entry)
+        n = entry.chunk_end
+    summary.chunks = n
+    return out
+
+
+def _build(
+    corpus: Path,
+    index_dir: Path,
+    checked: Checked | None,
+    embedder: embed.Embedder,
+    stamp: ModelStamp,
+    workers: int,
+    limits: ingest.Limits,
+    note: Progress,
+) -> BuildSummary:
+    summary = BuildSummary()
+    plan = _plan(corpus, checked.reports if checked else [], note)
+    summary.removed = plan.removed
+    todo = plan.todo
+    done = [0]
+
+    def parsed(item: Report | IngestFailure) -> None:
+        done[0] += 1
+        note("reading reports", done[0], len(todo))
+
+    note("reading reports", 0, len(todo))
+    manifest = metadata.read_manifest(corpus)
+    old = None
+    with ThreadPoolExecutor(1) as pool:
+        # Parsing happens in worker processes: when the build will surely write a
+        # new generation, read the previous one's passages and load the tokenizer meanwhile.
+        parsing = pool.submit(ingest.ingest_files, todo, manifest, workers, limits, parsed)
+        failed_before = {f.path for f in checked.failures} if checked else set()
+        if plan.removed or any(rel not in failed_before for _, rel in todo):
+            if plan.keep:
+                old = _passages(checked)
+            keywords.prepare()
+        result = parsing.result()
+    summary.failed += result.failures
+    # A copy of a broken file is broken for the same reason; a copy of a good one is redundant.
+    why = {f.path: f.reason for f in summary.failed}
+    for rel, first in plan.dupes:
+        summary.failed.append(IngestFailure(rel, why.get(first) or f"same content as {first} (skipped)"))
+
+    layout = _lay_out(plan, result.reports, manifest, summary)
+    nothing_changed = (
+        checked is not None
+        and not summary.indexed
+        and not summary.removed
+        and sorted(f.line() for f in checked.failures) == sorted(f.line() for f in summary.failed)
+        # Metadata too: a new source link in manifest.csv changes no file but must reach the index.
+        and [(e.path, e.meta) for e in layout.entries] == [(e.path, e.meta) for e in checked.reports]
+    )
+    if nothing_changed:
+        # Nothing changed: keep serving the current generation as it is, unread.
+        summary.generation = checked.name
+        return summary
+    if plan.keep and old is None:
+        old = _passages(checked)
+
+    # Only new passages are embedded, tokenised and encoded; kept ones bring theirs along.
+    texts = [c.embed_text for c in layout.new_chunks]
+    # A passage printed word for word under the same heading in many reports (Ofsted's
+    # boilerplate, one-line recommendations) has one vector: embed each text once.
+    distinct = list(dict.fromkeys(texts))
+    vectors = np.zeros((len(texts), stamp.dim), "float32")
+    if distinct:
+        note("embedding passages", 0, len(distinct))
+        once = embedder.encode(distinct, progress=lambda k: note("embedding passages", k, len(distinct)))
+        where = {t: i for i, t in enumerate(distinct)}
+        vectors = once[[where[t] for t in texts]]
+    summary.embedded = len(texts)
+    note("writing index", 0, 1)
+    terms = keywords.tokenize_table([c.keyword_text for c in layout.new_chunks])
+    new = Passages(ChunkRows.of(b"".join(layout.new_rows)), terms, vectors)
+    passages = join_passages([(old if kept else new, s, e) for kept, s, e in layout.sources], stamp.dim)
+    summary.generation = write_generation(index_dir, stamp, layout.entries, summary.failed, passages, str(corpus.resolve()))
+    note("writing index", 1, 1)
     return summary

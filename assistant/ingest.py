@@ -238,6 +238,13 @@ def _worker(conn: Connection, limits: Limits) -> None:
             conn.send(("error", f"unexpected parser error: {type(exc).__name__}: {exc}"))
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reported when the worker tries to read it
+
+
 class _Slot:
     def __init__(self, ctx, limits: Limits):
         self.conn, child = ctx.Pipe()
@@ -271,7 +278,8 @@ def ingest_files(
         return result
     ctx = mp.get_context("spawn")  # safe from threaded parents (the Gradio app)
     slots = [_Slot(ctx, limits) for _ in range(max(1, min(workers, len(todo))))]
-    queue = list(reversed(todo))
+    # Largest first, so the last files to finish are small ones and no worker idles long at the end.
+    queue = sorted(todo, key=lambda item: _size(item[0]))
 
     def done(item: Report | IngestFailure) -> None:
         (result.reports if isinstance(item, Report) else result.failures).append(item)

@@ -36,6 +36,14 @@ _GRADE_LINE_RE = re.compile(
 _GRADE_AT_END_RE = re.compile(
     r"\b(Requires\s+improvement\s+to\s+be\s+good|Requires\s+improvement|Outstanding|Good|Inadequate|Adequate)$"
 )
+# A judgement heading printed on one line ("The experiences and progress of care
+# leavers: good"). It opens a new block even when the line above did not end
+# with a full stop, as the last "What needs to improve?" bullet often does not.
+_GRADED_HEADING_RE = re.compile(
+    r"^[A-Z][^.;:]{15,150}:\s*(requires\s+improvement(\s+to\s+be\s+good)?|outstanding|good|inadequate)$", re.IGNORECASE
+)
+# A footnote marker glued to the end of a heading ("What needs to improve?1").
+_MARKER_END_RE = re.compile(r"(?<=[?)a-z\u2019])(\d{1,2})$")
 _FOOTNOTE_START_RE = re.compile(r"^(\d{1,2})\s+(?=[A-Z\u2018\u201c'\"(a-z])")
 _WORD_HYPHEN_END_RE = re.compile(r"([A-Za-z]+)-$")
 _WORD_START_RE = re.compile(r"^([A-Za-z]+)")
@@ -204,6 +212,19 @@ def _table_starts(lines: list[_Line], i: int) -> bool:
     return False
 
 
+def _opens_graded_heading(lines: list[_Line], i: int) -> bool:
+    """Does a judgement heading start at lines[i], on this line or wrapped onto the next?"""
+    if _GRADED_HEADING_RE.match(lines[i].text):
+        return True
+    nxt = lines[i + 1] if i + 1 < len(lines) else None
+    return bool(
+        nxt
+        and nxt.page == lines[i].page
+        and not nxt.blank_before
+        and _GRADED_HEADING_RE.match(f"{lines[i].text} {nxt.text}")
+    )
+
+
 def _blocks(lines: list[_Line]) -> list[_Block]:
     width = _typical_width(lines)
     blocks: list[_Block] = []
@@ -249,7 +270,7 @@ def _blocks(lines: list[_Line]) -> list[_Block]:
                 prev.lines.append(line)
             else:
                 blocks.append(_Block(BODY, [line]))
-        elif line.blank_before:
+        elif line.blank_before or _opens_graded_heading(lines, i):
             blocks.append(_Block(BODY, [line]))
         elif _GRADE_LINE_RE.match(line.text) and prev.kind == BODY and all(len(x.text) < 0.7 * width for x in prev.lines):
             # Older reports print a section's grade on the line under its heading.
@@ -311,7 +332,8 @@ def build_pages(raw_pages: list[str]) -> tuple[list[Page], list[Paragraph]]:
             else:
                 blocks[-1].lines.append(line)
     blocks = _classify(blocks)
-    return _assemble(raw_pages, blocks, vocab)
+    marks = {(page, int(m.group(1))) for page, lines in notes.items() for line in lines if (m := _FOOTNOTE_START_RE.match(line.text))}
+    return _assemble(raw_pages, blocks, vocab, marks)
 
 
 def _classify(blocks: list[_Block]) -> list[_Block]:
@@ -331,7 +353,17 @@ def _piece_text(lines: list[_Line], vocab: _Vocabulary, skip: int) -> str:
     return out.strip()
 
 
-def _assemble(raw_pages: list[str], blocks: list[_Block], vocab: _Vocabulary) -> tuple[list[Page], list[Paragraph]]:
+def _section_name(heading: _Block, text: str, marks: set[tuple[int, int]]) -> str:
+    """The heading as a section label: without a footnote marker that the page's footnotes explain."""
+    m = _MARKER_END_RE.search(text)
+    if m and (heading.lines[-1].page, int(m.group(1))) in marks:
+        return text[: m.start()]
+    return text
+
+
+def _assemble(
+    raw_pages: list[str], blocks: list[_Block], vocab: _Vocabulary, marks: set[tuple[int, int]]
+) -> tuple[list[Page], list[Paragraph]]:
     page_parts: dict[int, list[str]] = {i + 1: [] for i in range(len(raw_pages))}
     page_len: dict[int, int] = {i + 1: 0 for i in range(len(raw_pages))}
     paragraphs: list[Paragraph] = []
@@ -362,7 +394,7 @@ def _assemble(raw_pages: list[str], blocks: list[_Block], vocab: _Vocabulary) ->
             spans.append(Span(page, start, start + len(piece)))
             text = vocab.join(text, piece) if text else piece
         if b.kind == HEADING:
-            section = text
+            section = _section_name(b, text, marks)
             parent_number = None
         number = b.number
         if b.kind == BODY:

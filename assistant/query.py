@@ -67,6 +67,26 @@ _LEAD_RE = re.compile(r"\b(lead inspector|led (the |ofsted|this|that)|who led|in
 _OVERALL_RE = re.compile(r"\b(overall (effectiveness|grade|judgement|judgment|rating)|judged overall|rated overall|overall\b.*\b(judged|rated|graded))", re.I)
 
 
+# Words that frame a question about a report rather than say what it is about
+# ("what did inspectors say about ...", "according to the 2019 report"), and
+# "late"/"early" only where they qualify a year. Printed in most passages, they
+# only add keyword noise.
+_FRAMING_RE = re.compile(
+    r"\b(ofsted|inspectors?|inspections?|inspected|reports?|reported|according to|says?|said|finds?|found|findings?)\b"
+    r"|\b(late|early|mid)(?=[\s-]+(?:19|20)\d\d\b)",
+    re.I,
+)
+# Questions that ask what must change: for these the "What needs to improve?"
+# and "Recommendations" lists are the answer, not a restatement of it.
+_ACTIONS_RE = re.compile(r"\b(recommend\w*|improve|improvements?|areas? for|priorit\w+|needs? to|should|must)\b", re.I)
+
+
+def without_framing(text: str) -> str:
+    """The question's subject, for keyword scoring: framing words removed."""
+    out = " ".join(_FRAMING_RE.sub(" ", text).split())
+    return out if out else text
+
+
 def norm_name(text: str) -> str:
     """Canonical form of an authority name, for matching and filter keys."""
     t = text.lower().replace("&", " and ").replace("\u2019", "'")
@@ -92,6 +112,7 @@ class Understanding:
     month: int | None = None  # soft: prefer reports published near this month
     intent: str = ""  # LEAD_INSPECTOR, OVERALL or ""
     matched: tuple[str, ...] = field(default=())  # the words of the question that became filters
+    wants_actions: bool = False  # asks what should improve / was recommended
 
 
 def _find_authorities(question: str, known: set[str]) -> tuple[list[str], list[str]]:
@@ -141,7 +162,8 @@ def understand(question: str, known_authorities: set[str]) -> Understanding:
             month = MONTHS[m.group(1).lower()]
             words.append(m.group(1))
     intent = LEAD_INSPECTOR if _LEAD_RE.search(question) else OVERALL if _OVERALL_RE.search(question) else ""
-    return Understanding(Filters(tuple(authorities), y_from, y_to), month, intent, tuple(words))
+    actions = bool(_ACTIONS_RE.search(question))
+    return Understanding(Filters(tuple(authorities), y_from, y_to), month, intent, tuple(words), actions)
 
 
 def merge(asked: Filters, explicit: Filters | None) -> Filters:

@@ -22,7 +22,7 @@ from .answer import Answer, Hit, citation
 from .chunking import split_sentences
 from .document import FRONT, HEADING, JUDGEMENT
 from .indexer import model_stamp
-from .query import LEAD_INSPECTOR, OVERALL, Filters, Understanding, merge, norm_name, understand
+from .query import LEAD_INSPECTOR, OVERALL, Filters, Understanding, merge, norm_name, understand, without_framing
 from .store import Generation, IndexError_, current_name, load_generation, load_serving
 
 # Fusion weights, tuned on the dev questions (see bench/RESULTS.md).
@@ -33,12 +33,22 @@ MONTH_BOOST = 0.08
 HEADING_PENALTY = 0.5  # also applied to boilerplate
 BOILERPLATE_REPORTS = 5
 FRONT_PENALTY = 0.3  # "Report published: ..." lines answer only metadata questions
+# Summary lists ("What needs to improve?", "Recommendations", the summary for
+# children) restate in one line a finding that the body gives with its evidence:
+# the body paragraph is the quotable one, the restatement follows it.
+RESTATEMENT_PENALTY = 0.2
 # Relevance floor (cosine): below MIN_DENSE never shown; above STRONG_DENSE shown
 # even without a shared word. Set from dev questions vs. off-topic ones (bench/RESULTS.md).
 MIN_DENSE = 0.15
 STRONG_DENSE = 0.45
 MIN_BM25 = 6.0  # normalisation floor: weak keyword matches stay weak
 
+_RESTATEMENT_SECTION = re.compile(
+    r"^(What needs to improve|Recommendations|Areas for (improvement|development)|Summary for children|"
+    r"Summary of (key )?findings|Priority and immediate action|Key strengths and weaknesses|"
+    r"The local authority’?'?s strengths|This local authority requires improvement)",
+    re.I,
+)
 _LEAD_LINE = re.compile(r"^(Lead|Reporting) inspector\b", re.I)
 _OVERALL_LINE = re.compile(r"^(Overall effectiveness\b|Children\u2019?'?s services in .+ (are|is|require))", re.I)
 
@@ -58,6 +68,7 @@ class _Served:
     overall_mask: np.ndarray
     heading_mask: np.ndarray
     front_mask: np.ndarray
+    restatement_mask: np.ndarray
 
     @classmethod
     def of(cls, gen: Generation) -> "_Served":
@@ -83,7 +94,8 @@ class _Served:
         heading |= boiler
         # Page furniture that survived cleaning ("© Crown copyright 2014") is as useless as front lines.
         front = np.array([c.kind == FRONT or len(c.text.split()) < 5 for c in gen.chunks], dtype=bool)
-        return cls(gen, gen.vectors(0, n), report_of, years, months, keys, names, lead, overall, heading, front)
+        restatement = np.array([bool(_RESTATEMENT_SECTION.match(c.section)) for c in gen.chunks], dtype=bool)
+        return cls(gen, gen.vectors(0, n), report_of, years, months, keys, names, lead, overall, heading, front, restatement)
 
 
 def authority_key(path: str, display: str) -> str:
@@ -165,7 +177,7 @@ class Searcher:
         qtext = strip_words(question, u.matched) if use_question else question
         qv = self.embedder.encode([qtext])[0]
         dense = s.vectors[rows] @ qv
-        terms = keywords.terms(qtext)
+        terms = keywords.terms(without_framing(qtext)) or keywords.terms(qtext)
         bm = s.gen.bm25.get_scores(terms)[rows] if terms else np.zeros(len(rows), dtype=np.float32)
 
         if mode == "dense":
@@ -180,6 +192,8 @@ class Searcher:
             score -= HEADING_PENALTY * s.heading_mask[rows]
             if u.intent != LEAD_INSPECTOR:
                 score -= FRONT_PENALTY * s.front_mask[rows]
+            if not u.wants_actions:
+                score -= RESTATEMENT_PENALTY * s.restatement_mask[rows]
             if u.intent == LEAD_INSPECTOR:
                 score += INTENT_BOOST * s.lead_mask[rows]
             elif u.intent == OVERALL:

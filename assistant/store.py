@@ -4,8 +4,32 @@ Layout under the index folder:
 
     CURRENT                 name of the serving generation (replaced atomically)
     generations/<name>/     manifest.json, reports.jsonl, chunks.jsonl,
-                            failures.jsonl, dense.faiss, bm25/
+                            failures.jsonl, dense.faiss, bm25/, terms/
     models/                 the exported ONNX model cache
+
+A generation folder:
+
+    manifest.json     format, version, model, chunking, counts, SHA-256 of every
+                      other file, and a digest of itself
+    reports.jsonl     one report a line: path, sha256, size, pages, paragraphs,
+                      chunk_start, chunk_end (its passages' rows in chunks.jsonl), meta
+    chunks.jsonl      one passage a line, grouped by report in report order:
+                      paragraph, part, page, number, section, kind, text. The id,
+                      report hash and context header are derived on load from the
+                      report line (chunking.chunk_id, chunking.header_from).
+    failures.jsonl    path, reason
+    dense.faiss       the passages' vectors (fp16 scalar quantiser, inner product)
+    bm25/             the bm25s keyword index (numpy arrays and JSON)
+    terms/            the passages' stemmed terms that bm25/ was built from:
+                      vocab.json (sorted terms), ids.npy (term ids, uint16 or
+                      uint32 past 65,536 terms, all passages back to back),
+                      offsets.npy (int64, one more than passages)
+
+Reading is two steps: `check_generation` verifies every file against the
+manifest and reads the small ones (reports, failures), so a build can see that
+nothing changed without parsing the rest; then `Checked.load` gives a search its
+`Generation`, or `Checked.passages` gives a build the stored passages to carry
+over without parsing them.
 
 JSON and numpy/FAISS binaries only: nothing is unpickled, so an index folder
 from elsewhere cannot run code here.
@@ -14,20 +38,29 @@ from elsewhere cannot run code here.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .chunking import CHUNKING_VERSION, Chunk
+from . import keywords
+from .chunking import CHUNKING_VERSION, Chunk, chunk_id, header_from
 from .document import IngestFailure, ReportMeta
+from .keywords import TermTable
 
 FORMAT = "ofsted-assistant-index"
-FORMAT_VERSION = 2  # 2: vectors stored as fp16 (halves the index; cosines unchanged to ~1e-3)
+# 2: vectors stored as fp16 (halves the index; cosines unchanged to ~1e-3).
+# 3: chunks.jsonl drops each passage's id, report sha256 and header (derived from
+#    reports.jsonl on load) and is written compactly; terms/ keeps the passages'
+#    stemmed terms so a build re-tokenises only new passages for BM25.
+FORMAT_VERSION = 3
 KEEP_GENERATIONS = 2
 
 
@@ -78,6 +111,141 @@ class Generation:
         return self.dense.reconstruct_n(start, end - start) if end > start else np.zeros((0, self.model.dim), "float32")
 
 
+# --- passages as stored -------------------------------------------------------------
+
+
+# One encoder for every row: json.dumps with options builds a new encoder per call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _jsonl(rows) -> bytes:
+    return "".join([_encode(r) + "\n" for r in rows]).encode("utf-8")
+
+
+def _parse_jsonl(data: bytes) -> list:
+    # One parse of the whole file instead of one per line, on bytes (a str copy of
+    # text with curly quotes takes two bytes a character): JSON escapes newlines
+    # inside strings, so every b"\n" ends a row. (Not splitlines(): it would also
+    # split on U+2028 and friends, which ensure_ascii=False leaves raw in the text.)
+    body = data[:-1] if data.endswith(b"\n") else data
+    return json.loads(b"".join((b"[", body.replace(b"\n", b","), b"]"))) if body else []
+
+
+def _report_row(r: ReportEntry) -> dict:
+    return {
+        "path": r.path, "sha256": r.sha256, "size": r.size, "pages": r.pages, "paragraphs": r.paragraphs,
+        "chunk_start": r.chunk_start, "chunk_end": r.chunk_end, "meta": r.meta.to_json(),
+    }
+
+
+def encode_chunks(entry: ReportEntry, chunks: Sequence[Chunk]) -> bytes:
+    """chunks.jsonl rows for one report's passages.
+
+    Field by field (dataclasses.asdict deep-copies, and was most of writing a
+    generation). The id, hash and header are left out, to be derived from
+    `entry` on load, so they must be what `entry` gives.
+    """
+    headers: dict[str, str] = {}
+    rows = []
+    for c in chunks:
+        h = headers.get(c.section)
+        if h is None:
+            h = headers[c.section] = header_from(entry.meta, c.section)
+        if c.sha256 != entry.sha256 or c.header != h or c.id != chunk_id(entry.sha256, c.paragraph, c.part):
+            raise ValueError(f"{entry.path}: passage {c.id} does not match its report entry")
+        rows.append({"paragraph": c.paragraph, "part": c.part, "page": c.page, "number": c.number,
+                     "section": c.section, "kind": c.kind, "text": c.text})
+    return _jsonl(rows)
+
+
+def _decode_chunks(reports: list[ReportEntry], rows: list[dict]) -> list[Chunk]:
+    """Passages from their rows, with what the rows leave out taken from their report."""
+    chunks: list[Chunk] = []
+    for r in reports:
+        headers: dict[str, str] = {}
+        sha = r.sha256
+        for d in rows[r.chunk_start : r.chunk_end]:
+            section = d["section"]
+            h = headers.get(section)
+            if h is None:
+                h = headers[section] = header_from(r.meta, section)
+            paragraph, part = d["paragraph"], d["part"]
+            chunks.append(
+                Chunk(chunk_id(sha, paragraph, part), sha, paragraph, part, d["text"], h, d["page"], d["number"], section, d["kind"])
+            )
+    return chunks
+
+
+def _check_layout(reports: list[ReportEntry], n: int) -> None:
+    """Reports own consecutive runs of passages that together cover all n."""
+    at = 0
+    for r in reports:
+        if r.chunk_start != at or not at <= r.chunk_end <= n:
+            raise ValueError(f"{r.path}: passages {r.chunk_start}-{r.chunk_end} do not follow on from {at}")
+        at = r.chunk_end
+    if at != n:
+        raise ValueError(f"{n - at} passages belong to no report")
+
+
+@dataclass(frozen=True)
+class ChunkRows:
+    """chunks.jsonl bytes, addressable by row: a build copies kept passages'
+    rows as they are instead of parsing and encoding them again."""
+
+    data: bytes
+    starts: np.ndarray  # int64, one more than rows: row i is data[starts[i]:starts[i + 1]]
+
+    @classmethod
+    def of(cls, data: bytes) -> "ChunkRows":
+        if data and not data.endswith(b"\n"):
+            raise ValueError("chunks.jsonl does not end with a newline")
+        ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1
+        return cls(data, np.concatenate(([0], ends)).astype(np.int64))
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def take(self, start: int, end: int) -> bytes:
+        return self.data[self.starts[start] : self.starts[end]]
+
+
+@dataclass(frozen=True)
+class Passages:
+    """A generation's passages as stored, row for row: chunks.jsonl rows, stemmed
+    terms (what bm25/ is built from) and vectors."""
+
+    rows: ChunkRows
+    terms: TermTable
+    vectors: np.ndarray  # float32, one row per passage
+
+    def __post_init__(self) -> None:
+        if not len(self.rows) == len(self.terms) == len(self.vectors):
+            raise ValueError(f"{len(self.rows)} rows, {len(self.terms)} term lists and {len(self.vectors)} vectors")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def join_passages(pieces: Sequence[tuple[Passages, int, int]], dim: int) -> Passages:
+    """Passages [start, end) of each, in order."""
+    runs: list[tuple[Passages, int, int]] = []
+    for p, start, end in pieces:
+        if end <= start:
+            continue
+        if runs and runs[-1][0] is p and runs[-1][2] == start:
+            runs[-1] = (p, runs[-1][1], end)  # consecutive kept reports: one slice, not hundreds
+        else:
+            runs.append((p, start, end))
+    return Passages(
+        ChunkRows.of(b"".join(p.rows.take(s, e) for p, s, e in runs)),
+        keywords.assemble([(p.terms, s, e) for p, s, e in runs]),
+        np.concatenate([p.vectors[s:e] for p, s, e in runs]) if runs else np.zeros((0, dim), "float32"),
+    )
+
+
+# --- files --------------------------------------------------------------------------
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -86,15 +254,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes | np.ndarray) -> None:
     with path.open("wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
 
 
-def _jsonl(rows) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    return buf.getvalue()
 
 
 def _sha(path: Path) -> str:
@@ -119,17 +289,14 @@ def write_generation(
     index_dir: Path,
     model: ModelStamp,
     reports: list[ReportEntry],
-    chunks: list[Chunk],
     failures: list[IngestFailure],
-    vectors: np.ndarray,
+    passages: Passages,
     corpus: str,
 ) -> str:
     """Write a complete new generation and make it current. Returns its name."""
-    import bm25s
     import faiss
 
-    from .keywords import tokenize
-
+    _check_layout(reports, len(passages))
     gens = index_dir / "generations"
     gens.mkdir(parents=True, exist_ok=True)
     # Microseconds, not a per-process counter: names must sort in creation order,
@@ -139,24 +306,34 @@ def write_generation(
     name = time.strftime("%Y%m%dT%H%M%S", time.localtime(now)) + f".{int(now * 1e6) % 10**6:06d}-{os.getpid()}"
     tmp = gens / f".tmp-{name}"
     tmp.mkdir()
+    files: dict[str, str] = {}
+
+    def put(rel: str, data: bytes | np.ndarray) -> None:
+        # Hashed from memory as written, not read back.
+        _write(tmp / rel, data)
+        files[rel] = hashlib.sha256(data).hexdigest()
+
     try:
-        _write(tmp / "reports.jsonl", _jsonl(
-            {**asdict(r), "meta": r.meta.to_json()} for r in reports))
-        _write(tmp / "chunks.jsonl", _jsonl(asdict(c) for c in chunks))
-        _write(tmp / "failures.jsonl", _jsonl(asdict(f) for f in failures))
+        put("reports.jsonl", _jsonl(_report_row(r) for r in reports))
+        put("chunks.jsonl", passages.rows.data)
+        put("failures.jsonl", _jsonl({"path": f.path, "reason": f.reason} for f in failures))
         index = faiss.IndexScalarQuantizer(model.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
-        if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype="float32"))
-        faiss.write_index(index, str(tmp / "dense.faiss"))
-        retriever = bm25s.BM25()
-        retriever.index(tokenize([c.embed_text for c in chunks]) if chunks else tokenize(["empty"]), show_progress=False)
-        retriever.save(str(tmp / "bm25"))
-        files = {}
-        for p in sorted(tmp.rglob("*")):
-            if p.is_file():
-                files[p.relative_to(tmp).as_posix()] = _sha(p)
-                with p.open("rb") as fh:
-                    os.fsync(fh.fileno())
+        if len(passages):
+            index.add(np.ascontiguousarray(passages.vectors, dtype="float32"))
+        put("dense.faiss", faiss.serialize_index(index))  # a uint8 array: written and hashed without a copy
+        terms = passages.terms
+        (tmp / "terms").mkdir()
+        put("terms/vocab.json", json.dumps(list(terms.vocab), ensure_ascii=False).encode("utf-8"))
+        put("terms/ids.npy", _npy(terms.ids))
+        put("terms/offsets.npy", _npy(terms.offsets))
+        _fsync_dir(tmp / "terms")
+        keywords.bm25_index(terms).save(str(tmp / "bm25"))
+        for p in sorted((tmp / "bm25").iterdir()):
+            # bm25s writes these itself: hash what landed, and make it durable.
+            files[f"bm25/{p.name}"] = _sha(p)
+            with p.open("rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_dir(tmp / "bm25")
         manifest = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -165,8 +342,8 @@ def write_generation(
             "corpus": corpus,
             "model": asdict(model),
             "chunking": {"version": CHUNKING_VERSION, "max_tokens": 256},
-            "counts": {"reports": len(reports), "chunks": len(chunks), "failures": len(failures)},
-            "files": files,
+            "counts": {"reports": len(reports), "chunks": len(passages), "failures": len(failures)},
+            "files": dict(sorted(files.items())),
         }
         manifest["checksum"] = _manifest_digest(manifest)
         _write(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
@@ -202,10 +379,98 @@ def generations(index_dir: Path) -> list[str]:
     return sorted(p.name for p in gens.iterdir() if p.is_dir() and not p.name.startswith(".tmp-"))
 
 
-def load_generation(index_dir: Path, name: str | None = None, expect_model: ModelStamp | None = None) -> Generation:
-    import bm25s
-    import faiss
+# --- reading ------------------------------------------------------------------------
 
+
+def load_generation(index_dir: Path, name: str | None = None, expect_model: ModelStamp | None = None) -> Generation:
+    """The generation `name` (default: CURRENT), every file checked against the manifest."""
+    return check_generation(index_dir, name, expect_model).load()
+
+
+@dataclass
+class Checked:
+    """A generation whose manifest and files all passed their checks, with only
+    its small parts read: a build sees what changed before paying for the rest."""
+
+    name: str
+    path: Path
+    model: ModelStamp
+    corpus: str
+    chunking: int
+    reports: list[ReportEntry]
+    failures: list[IngestFailure]
+    counts: dict
+    blobs: dict[str, bytes]  # verified bytes of the files still to read; `load` or `passages` takes them
+
+    def _take(self) -> dict[str, bytes]:
+        blobs, self.blobs = self.blobs, {}
+        if not blobs:
+            raise RuntimeError(f"{self.path}: already read")
+        return blobs
+
+    def load(self) -> Generation:
+        """The generation, for searching (once)."""
+        import bm25s
+        import faiss
+
+        blobs = self._take()
+        with _unreadable(self.path):
+            rows = _parse_jsonl(blobs["chunks.jsonl"])
+            _check_layout(self.reports, len(rows))
+            chunks = _decode_chunks(self.reports, rows)
+            dense = faiss.deserialize_index(np.frombuffer(blobs["dense.faiss"], dtype=np.uint8))
+            bm25 = bm25s.BM25.load(str(self.path / "bm25"), mmap=False)
+            if dense.ntotal != len(chunks) or len(chunks) != self.counts["chunks"]:
+                raise IndexError_(f"{self.path}: counts do not match the manifest")
+        return Generation(
+            self.name, self.path, self.model, self.reports, chunks, self.failures, dense, bm25, self.corpus, self.chunking
+        )
+
+    def passages(self) -> Passages:
+        """The passages as stored, for a build that carries some over (once):
+        no passage is parsed, the keyword index is not read."""
+        import faiss
+
+        blobs = self._take()
+        with _unreadable(self.path):
+            rows = ChunkRows.of(blobs["chunks.jsonl"])
+            _check_layout(self.reports, len(rows))
+            dense = faiss.deserialize_index(np.frombuffer(blobs["dense.faiss"], dtype=np.uint8))
+            vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, self.model.dim), "float32")
+            passages = Passages(rows, _terms(blobs), vectors)
+            if len(passages) != self.counts["chunks"]:
+                raise IndexError_(f"{self.path}: counts do not match the manifest")
+        return passages
+
+
+@contextmanager
+def _unreadable(path: Path) -> Iterator[None]:
+    """Files that passed their checksums but do not parse: an IndexError_ all the same."""
+    try:
+        yield
+    except IndexError_:
+        raise
+    except (ValueError, TypeError, KeyError, RuntimeError, AttributeError) as exc:
+        raise IndexError_(f"{path}: unreadable index data ({exc})") from None
+
+
+def _terms(blobs: dict[str, bytes]) -> TermTable:
+    vocab = json.loads(blobs["terms/vocab.json"].decode("utf-8"))
+    ids = np.load(io.BytesIO(blobs["terms/ids.npy"]), allow_pickle=False)
+    offsets = np.load(io.BytesIO(blobs["terms/offsets.npy"]), allow_pickle=False)
+    if not (isinstance(vocab, list) and all(isinstance(t, str) for t in vocab)):
+        raise ValueError("terms/vocab.json is not a list of terms")
+    if ids.ndim != 1 or ids.dtype.kind != "u" or offsets.ndim != 1 or offsets.dtype != np.int64:
+        raise ValueError("terms/ arrays have the wrong shape or type")
+    if not len(offsets) or offsets[0] != 0 or offsets[-1] != len(ids) or np.any(np.diff(offsets) < 0):
+        raise ValueError("terms/offsets.npy does not fit terms/ids.npy")
+    if len(ids) and int(ids.max()) >= len(vocab):
+        raise ValueError("terms/ids.npy refers past terms/vocab.json")
+    return TermTable(tuple(vocab), ids, offsets)
+
+
+def check_generation(index_dir: Path, name: str | None = None, expect_model: ModelStamp | None = None) -> Checked:
+    """Verify the generation `name` (default: CURRENT) and read its reports and failures."""
     name = name or current_name(index_dir)
     if not name:
         raise NoIndex(f"no index in {index_dir}: build one with `python -m assistant index`")
@@ -239,30 +504,30 @@ def load_generation(index_dir: Path, name: str | None = None, expect_model: Mode
             f"{mpath}: built with {model.name} ({model.weights_sha256[:12]}), but this installation has "
             f"{expect_model.name} ({expect_model.weights_sha256[:12]}); rebuild with `python -m assistant index --rebuild`"
         )
+    blobs: dict[str, bytes] = {}
     for rel, digest in manifest["files"].items():
+        # Read once: checked and parsed from the same bytes.
         f = path / rel
-        if not f.is_file():
-            raise IndexError_(f"{f}: missing")
-        if _sha(f) != digest:
+        try:
+            data = f.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise IndexError_(f"{f}: missing") from None
+        if hashlib.sha256(data).hexdigest() != digest:
             raise IndexError_(f"{f}: checksum mismatch (truncated or corrupted)")
-    try:
+        if not rel.startswith("bm25/"):  # bm25s reads its own files
+            blobs[rel] = data
+    counts = manifest["counts"]
+    with _unreadable(path):
         reports = []
-        for line in (path / "reports.jsonl").read_text(encoding="utf-8").splitlines():
-            d = json.loads(line)
+        for d in _parse_jsonl(blobs.pop("reports.jsonl")):
             d["meta"] = ReportMeta.from_json(d["meta"])
             reports.append(ReportEntry(**d))
-        chunks = [Chunk(**json.loads(line)) for line in (path / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
-        failures = [IngestFailure(**json.loads(line)) for line in (path / "failures.jsonl").read_text(encoding="utf-8").splitlines()]
-        dense = faiss.read_index(str(path / "dense.faiss"))
-        bm25 = bm25s.BM25.load(str(path / "bm25"), mmap=False)
-    except (ValueError, TypeError, KeyError, RuntimeError) as exc:
-        raise IndexError_(f"{path}: unreadable index data ({exc})") from None
-    counts = manifest["counts"]
-    if (len(reports), len(chunks), dense.ntotal) != (counts["reports"], counts["chunks"], counts["chunks"]):
-        raise IndexError_(f"{path}: counts do not match the manifest")
-    return Generation(
-        name, path, model, reports, chunks, failures, dense, bm25, manifest.get("corpus", ""),
-        manifest.get("chunking", {}).get("version", 0),
+        failures = [IngestFailure(**d) for d in _parse_jsonl(blobs.pop("failures.jsonl"))]
+        if len(reports) != counts["reports"]:
+            raise IndexError_(f"{path}: counts do not match the manifest")
+    return Checked(
+        name, path, model, manifest.get("corpus", ""), manifest.get("chunking", {}).get("version", 0),
+        reports, failures, counts, blobs,
     )
 
 

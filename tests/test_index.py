@@ -16,21 +16,26 @@ import numpy as np
 import pytest
 from corpora import copy_corpus
 
-from assistant import ingest
+from assistant import ingest, keywords
 from assistant.chunking import CHUNKING_VERSION, GRADED_HEADING, chunk_report, header_for
 from assistant.embed import MAX_TOKENS, count_tokens
 from assistant.indexer import Busy, build_index, model_stamp
 from assistant.store import (
     FORMAT,
     FORMAT_VERSION,
+    ChunkRows,
     Generation,
     IndexError_,
     ModelStamp,
     NoIndex,
+    Passages,
+    check_generation,
     current_name,
+    encode_chunks,
     generations,
     load_generation,
     load_serving,
+    write_generation,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,6 +157,53 @@ def test_new_source_link_in_manifest_csv_reaches_the_index(writable_index, corpu
     assert s.generation == gen.name != before.name
 
 
+QUERIES = [
+    "how effective was the MASH?",
+    "care leavers accommodation and support",
+    "Blackpool social workers caseloads",
+    "private fostering arrangements",
+]
+
+
+def same_terms(a: keywords.TermTable, b: keywords.TermTable) -> bool:
+    return a.vocab == b.vocab and np.array_equal(a.ids, b.ids) and np.array_equal(a.offsets, b.offsets)
+
+
+def test_incremental_builds_score_bm25_exactly_as_a_rebuild(writable_index, corpus_copy, tmp_path, embedder):
+    # Incremental: remove a report, then bring it back while changing another.
+    aside = tmp_path / "aside.pdf"
+    shutil.move(corpus_copy / BLACKPOOL_2019, aside)
+    build_index(corpus_copy, writable_index, embedder=embedder)
+    without = load_generation(writable_index)
+    without_terms = check_generation(writable_index).passages().terms
+    # Kept passages' terms were carried over, not re-tokenised: still those of a fresh
+    # tokenisation, with the removed report's own terms gone from the vocabulary.
+    assert same_terms(without_terms, keywords.tokenize_table([c.keyword_text for c in without.chunks]))
+    shutil.move(aside, corpus_copy / BLACKPOOL_2019)
+    with (corpus_copy / BEDFORD_2022).open("ab") as fh:
+        fh.write(b"\n% appended by test_index\n")
+    s = build_index(corpus_copy, writable_index, embedder=embedder)
+    assert sorted(s.indexed) == sorted([BEDFORD_2022, BLACKPOOL_2019]) and len(s.unchanged) == 4
+    incremental = load_generation(writable_index)
+    incremental_terms = check_generation(writable_index).passages().terms
+    assert set(without_terms.vocab) < set(incremental_terms.vocab)
+
+    fresh = tmp_path / "rebuilt"
+    r = build_index(corpus_copy, fresh, rebuild=True, embedder=embedder)
+    assert r.embedded == r.chunks == s.chunks
+    rebuilt = load_generation(fresh)
+    assert [c.id for c in incremental.chunks] == [c.id for c in rebuilt.chunks]
+    assert same_terms(incremental_terms, check_generation(fresh).passages().terms)
+    for q in QUERIES:
+        terms = keywords.terms(q)
+        got, want = incremental.bm25.get_scores(terms), rebuilt.bm25.get_scores(terms)
+        assert want.max() > 0, q
+        np.testing.assert_array_equal(got, want, err_msg=q)
+    for k in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(incremental.bm25.scores[k], rebuilt.bm25.scores[k], err_msg=k)
+    assert incremental.bm25.vocab_dict == rebuilt.bm25.vocab_dict
+
+
 def test_rebuild_reembeds_everything_with_the_same_ids(tmp_path, sample_corpus, embedder):
     corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [BEDFORD_2022])
     index = tmp_path / "index"
@@ -164,6 +216,23 @@ def test_rebuild_reembeds_everything_with_the_same_ids(tmp_path, sample_corpus, 
     assert again.generation == gen2.name != gen1.name
     assert [c.id for c in gen2.chunks] == [c.id for c in gen1.chunks]
     np.testing.assert_allclose(gen2.vectors(0, len(gen2.chunks)), gen1.vectors(0, len(gen1.chunks)), atol=1e-5)
+
+
+def test_each_passage_vector_is_its_own_embedded_text(sample_index, embedder):
+    """Identical texts (Norfolk 2013 prints 'Grade 4 (inadequate)' three times) are embedded
+    once and share the vector; every vector is the embedding of the passage's own text."""
+    gen = load_generation(sample_index)
+    vecs = gen.vectors(0, len(gen.chunks))
+    by_text: dict[str, list[int]] = {}
+    for i, c in enumerate(gen.chunks):
+        by_text.setdefault(c.embed_text, []).append(i)
+    repeated = [rows for rows in by_text.values() if len(rows) > 1]
+    assert repeated
+    for rows in repeated:
+        assert all(np.array_equal(vecs[rows[0]], vecs[r]) for r in rows[1:])
+    sample = [rows[0] for rows in list(by_text.values())[::25]] + [rows[0] for rows in repeated]
+    fresh = embedder.encode([gen.chunks[i].embed_text for i in sample])
+    assert float((fresh * vecs[sample]).sum(axis=1).min()) > 0.999
 
 
 def test_two_generations_kept_newest_serving(tmp_path, sample_corpus, embedder):
@@ -265,7 +334,9 @@ def _check_chunks(report) -> list:
     by_para: dict[int, list] = {}
     for c in chunks:
         assert c.id == f"{report.sha256[:16]}:{c.paragraph}:{c.part}"
-        assert c.embed_text == f"{c.header}\n{c.text}"
+        # Embedded: the section and the passage; keyword-scored: authority, year, section and passage.
+        assert c.embed_text == (f"{c.section}\n{c.text}" if c.section else c.text)
+        assert c.keyword_text == f"{c.header}\n{c.text}"
         assert c.header and c.header not in c.text
         by_para.setdefault(c.paragraph, []).append(c)
     for p in report.paragraphs:
@@ -305,6 +376,58 @@ def test_overlong_paragraphs_split_without_loss(ingested):
 # --- the store ------------------------------------------------------------------------
 
 
+def test_keyword_index_is_bm25s_own_on_the_stored_terms(sample_index):
+    gen = load_generation(sample_index)
+    table = check_generation(sample_index).passages().terms
+    spans = list(zip(table.offsets[:-1].tolist(), table.offsets[1:].tolist()))
+    # The stored terms are what the query side's tokenizer makes of each passage.
+    assert [[table.vocab[i] for i in table.ids[a:b]] for a, b in spans] == [keywords.terms(c.keyword_text) for c in gen.chunks]
+    # keywords.bm25_index computes bm25s's scores with array operations: bit for bit the same.
+    import bm25s
+
+    reference = bm25s.BM25()
+    reference.index(([table.ids[a:b].tolist() for a, b in spans], {w: i for i, w in enumerate(table.vocab)}), show_progress=False)
+    mine = keywords.bm25_index(table)
+    for k in ("data", "indices", "indptr"):
+        assert mine.scores[k].dtype == reference.scores[k].dtype, k
+        assert mine.scores[k].tobytes() == reference.scores[k].tobytes(), k
+        np.testing.assert_array_equal(gen.bm25.scores[k], mine.scores[k], err_msg=k)
+    assert mine.scores["num_docs"] == reference.scores["num_docs"] == len(gen.chunks)
+    assert mine.vocab_dict == reference.vocab_dict
+
+
+def test_passages_round_trip_with_what_chunks_jsonl_leaves_out(sample_index, ingested, tmp_path):
+    gen = load_generation(sample_index)
+    rows = [json.loads(line) for line in (gen.path / "chunks.jsonl").read_text(encoding="utf-8").split("\n") if line]
+    assert len(rows) == len(gen.chunks)
+    assert all(set(r) == {"paragraph", "part", "page", "number", "section", "kind", "text"} for r in rows)
+    # Ids, hashes and headers come back from the report entries as chunking made them.
+    made = {r.path: chunk_report(r) for r in ingested}
+    for r in gen.reports:
+        assert gen.chunks[r.chunk_start : r.chunk_end] == made[r.path], r.path
+
+    # Text that trips line-based JSON readers survives a write and a load.
+    i = gen.reports[1].chunk_start + 3
+    odd = replace(gen.chunks[i], text=gen.chunks[i].text + ' \u2028and "quoted"\nnext line\u2029')
+    chunks = gen.chunks[:i] + [odd] + gen.chunks[i + 1 :]
+    encoded = b"".join(encode_chunks(r, chunks[r.chunk_start : r.chunk_end]) for r in gen.reports)
+    passages = Passages(ChunkRows.of(encoded), keywords.tokenize_table([c.keyword_text for c in chunks]), gen.vectors(0, len(chunks)))
+    index = tmp_path / "index"
+    name = write_generation(index, gen.model, gen.reports, gen.failures, passages, gen.corpus)
+    back = load_generation(index)
+    assert back.name == name and back.chunks == chunks
+    assert (back.reports, back.failures) == (gen.reports, gen.failures)
+
+    # What the entry would not give back is refused before anything is written.
+    entry = gen.reports[0]
+    moved = replace(entry, meta=replace(entry.meta, local_authority="Elsewhere"))
+    with pytest.raises(ValueError, match="does not match its report entry"):
+        encode_chunks(moved, gen.chunks[entry.chunk_start : entry.chunk_end])
+    with pytest.raises(ValueError, match="belong to no report"):
+        write_generation(index, gen.model, gen.reports[:-1], gen.failures, passages, gen.corpus)
+    assert current_name(index) == name and generations(index) == [name]
+
+
 def test_manifest_records_format_model_chunking_and_hashes(sample_index, sample_corpus, embedder):
     gen = load_generation(sample_index)
     manifest = json.loads((gen.path / "manifest.json").read_text())
@@ -315,6 +438,7 @@ def test_manifest_records_format_model_chunking_and_hashes(sample_index, sample_
     on_disk = {p.relative_to(gen.path).as_posix() for p in gen.path.rglob("*") if p.is_file()} - {"manifest.json"}
     assert set(manifest["files"]) == on_disk
     assert {"reports.jsonl", "chunks.jsonl", "failures.jsonl", "dense.faiss"} <= on_disk
+    assert {"terms/vocab.json", "terms/ids.npy", "terms/offsets.npy"} <= on_disk
     assert any(f.startswith("bm25/") for f in on_disk)
     for rel, digest in manifest["files"].items():
         assert hashlib.sha256((gen.path / rel).read_bytes()).hexdigest() == digest, rel
@@ -333,15 +457,16 @@ def test_refuses_index_built_with_another_model(sample_index, embedder):
     assert load_generation(sample_index, expect_model=mine).model == mine
 
 
-def test_refuses_another_format_version(writable_index):
+@pytest.mark.parametrize("version", [FORMAT_VERSION - 1, FORMAT_VERSION + 1], ids=["older", "newer"])
+def test_refuses_another_format_version(writable_index, version):
     mpath = writable_index / "generations" / current_name(writable_index) / "manifest.json"
     manifest = json.loads(mpath.read_text())
-    manifest["version"] = FORMAT_VERSION + 1
+    manifest["version"] = version
     mpath.write_text(json.dumps(manifest))
     with pytest.raises(IndexError_) as err:
         load_generation(writable_index)
     msg = str(err.value)
-    assert str(mpath) in msg and f"v{FORMAT_VERSION + 1}" in msg and "--rebuild" in msg
+    assert str(mpath) in msg and f"v{version} is not {FORMAT} v{FORMAT_VERSION}" in msg and "--rebuild" in msg
 
 
 def _truncate(data: bytes) -> bytes:

@@ -223,6 +223,28 @@ def test_sections_and_kinds(samples):
     assert [p.index for p in paras] == list(range(len(paras)))
 
 
+_GRADED = re.compile(r"[:\s](requires improvement to be good|outstanding|good|inadequate)$", re.I)
+
+
+@pytest.mark.parametrize("path", ILACS)
+def test_each_graded_judgement_opens_its_own_section(samples, path):
+    """The page-1 table grades each judgement; each but the overall one heads a
+    section of the body, even where its heading wraps or follows a bullet with no
+    full stop (2025 reports)."""
+    r = samples[path].report
+    graded = [j for j in r.meta.judgements if not j.area.lower().startswith("overall")]
+    sections = {p.section for p in r.paragraphs if p.kind == BODY and _GRADED.search(p.section)}
+    assert len(graded) >= 3
+    assert len(sections) == len(graded), sorted(sections)
+    assert not [p.text for p in r.paragraphs if p.kind in (BODY, "bullet") and _GRADED.search(p.text)]
+
+
+@pytest.mark.parametrize("path", ALL)
+def test_section_names_carry_no_footnote_marker(samples, path):
+    r = samples[path].report
+    assert not [p.section for p in r.paragraphs if re.search(r"[?a-z]\d$", p.section)]
+
+
 def test_inspect_prints_metadata_and_numbered_paragraphs():
     out = subprocess.run(
         [sys.executable, "-m", "assistant", "inspect", f"corpus/{BEDFORD_2022}"],

@@ -162,3 +162,26 @@ def test_hits_point_at_the_ingested_paragraph_and_page(searcher, sample_corpus):
             assert h.url.endswith(f"#page={h.page}") and h.url.startswith("https://")
             checked += 1
     assert len(reports) >= 3 and checked >= 15
+
+
+def test_the_finding_ranks_above_its_one_line_restatement(searcher):
+    """Bedford 2025 states a finding in the body (with its evidence) and again as a
+    'What needs to improve?' bullet: the body paragraph is the one to quote first,
+    unless the question asks what needs to improve."""
+    about = searcher.ask("Bedford 2025: homeless 16- and 17-year-olds", k=5)
+    sections = [h.section for h in about.hits]
+    assert not sections[0].startswith("What needs to improve")
+    assert any(s.startswith("What needs to improve") for s in sections[1:])
+    actions = searcher.ask("Bedford 2025: what needs to improve for homeless 16- and 17-year-olds?", k=5)
+    assert actions.hits[0].section.startswith("What needs to improve")
+
+
+def test_framing_words_are_not_scored_as_the_subject():
+    from assistant.query import understand, without_framing
+
+    assert without_framing("What did Ofsted inspectors say about early help in late 2019?").split() == [
+        "What", "did", "about", "early", "help", "in", "2019?",
+    ]
+    assert without_framing("inspection report") == "inspection report"  # nothing left: keep the question
+    assert understand("What should Bedford improve first?", set()).wants_actions
+    assert not understand("How well were care leavers supported?", set()).wants_actions
