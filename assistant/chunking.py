@@ -18,7 +18,8 @@ from .embed import MAX_TOKENS, count_tokens
 # built with another version is rebuilt rather than mixed. 3: judgement headings that
 # wrap or follow an unpunctuated bullet open their section; footnote markers leave section names.
 # 4: the embedded text carries the section only (authority and year stay in the keyword text).
-CHUNKING_VERSION = 4
+# 5: judgement tables that print "Requires Improvement" with a capital I are read.
+CHUNKING_VERSION = 5
 GRADED_HEADING = re.compile(r"\b(outstanding|good|adequate|inadequate|requires? improvement)\b", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u2019\u201d)]*\s+(?=[A-Z0-9\u2018\u201c(])")
 

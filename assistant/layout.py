@@ -30,11 +30,12 @@ LABEL_RE = re.compile(
     re.IGNORECASE,
 )
 _TABLE_HEAD_RE = re.compile(r"^Judgements?\s+Grades?$")
+# Some tables capitalise the grade's second word ("Requires Improvement to be good").
 _GRADE_LINE_RE = re.compile(
-    r"^(Requires improvement( to be good)?|Outstanding|Good|Inadequate|Adequate)$"
+    r"^(Requires [Ii]mprovement( to be good)?|Outstanding|Good|Inadequate|Adequate)$"
 )
 _GRADE_AT_END_RE = re.compile(
-    r"\b(Requires\s+improvement\s+to\s+be\s+good|Requires\s+improvement|Outstanding|Good|Inadequate|Adequate)$"
+    r"\b(Requires\s+[Ii]mprovement\s+to\s+be\s+good|Requires\s+[Ii]mprovement|Outstanding|Good|Inadequate|Adequate)$"
 )
 # A judgement heading printed on one line ("The experiences and progress of care
 # leavers: good"). It opens a new block even when the line above did not end
@@ -186,7 +187,7 @@ def _judgement_table(lines: list[_Line], start: int) -> tuple[list[_Block], int]
         buf.append(lines[i])
         i += 1
         joined = fold(" ".join(line.text for line in buf))
-        if joined.endswith("Requires improvement") and i < len(lines) and lines[i].text.startswith("to be good"):
+        if joined.lower().endswith("requires improvement") and i < len(lines) and lines[i].text.startswith("to be good"):
             continue  # the grade wraps: "Requires improvement / to be good"
         if _GRADE_AT_END_RE.search(joined):
             rows.append(_Block(JUDGEMENT, buf))

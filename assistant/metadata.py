@@ -104,7 +104,7 @@ def extract(paragraphs: list[Paragraph] | tuple[Paragraph, ...], rel_path: str, 
                 published = parse_date(m.group(1))
         elif p.kind == JUDGEMENT:
             m = re.search(
-                r"^(?:\d(?:\.\d)?\.?\s+)?(.+?)\s+(Requires\s+improvement(?:\s+to\s+be\s+good)?|Outstanding|Good|Inadequate|Adequate)$",
+                r"^(?:\d(?:\.\d)?\.?\s+)?(.+?)\s+(Requires\s+[Ii]mprovement(?:\s+to\s+be\s+good)?|Outstanding|Good|Inadequate|Adequate)$",
                 p.text,
             )
             if m:
