@@ -87,8 +87,8 @@ def _start(corpus: Path, index: Path, log: Path) -> subprocess.Popen:
     )
 
 
-# How long after the new generation's temporary folder appears a "writing" kill may
-# land: writing the small corpus's files and switching CURRENT takes about this long.
+# A "writing" kill lands within this long after the new generation's temporary folder
+# appears, unless the warm-up builds show writing and switching CURRENT took less.
 WRITE_WINDOW = 0.3
 
 
@@ -116,14 +116,23 @@ def crash_loop(tmp_path: Path, sample_corpus: Path, reference: Generation, embed
 
     # Two whole builds: the first warms caches, the second says how long a build takes here and now.
     serving = without
-    durations = []
+    durations, writes = [], []
     for corpus in (with_one, without):
         t0 = time.monotonic()
+        before = current_name(index)
         proc = _start(corpus, index, log)
+        _wait_for_writing(proc, index)
+        t_write = time.monotonic()
+        while proc.poll() is None and current_name(index) == before:
+            time.sleep(0.002)
+        writes.append(time.monotonic() - t_write)  # temporary folder -> CURRENT switched
         assert proc.wait(300) == 0, log.read_text()
         durations.append(time.monotonic() - t0)
         assert state_of(load_generation(index, expect_model=stamp)) == states[corpus]
     durations = durations[1:]
+    # Writing a generation got fast (index format 3): aim at the time it takes here, and a
+    # little past the switch, so kills land on both sides of it.
+    write_window = min(WRITE_WINDOW, max(0.02, 1.5 * max(writes)))
 
     # Builds on shared cores vary in length, so the kill window follows the builds
     # seen to finish, and a build that beats its kill time does not count as a kill.
@@ -139,7 +148,7 @@ def crash_loop(tmp_path: Path, sample_corpus: Path, reference: Generation, embed
         t0 = time.monotonic()
         if writing:
             _wait_for_writing(proc, index)
-            delay = time.monotonic() - t0 + rng.uniform(0.0, WRITE_WINDOW)
+            delay = time.monotonic() - t0 + rng.uniform(0.0, write_window)
         else:
             delay = window * (moments.pop() if moments else rng.random())
         try:
