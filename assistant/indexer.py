@@ -261,13 +261,13 @@ def _build(
     texts = [c.embed_text for c in layout.new_chunks]
     # A passage printed word for word under the same heading in many reports (Ofsted's
     # boilerplate, one-line recommendations) has one vector: embed each text once.
-    distinct = list(dict.fromkeys(texts))
+    slot: dict[str, int] = {}
+    rows = [slot.setdefault(t, len(slot)) for t in texts]
+    distinct = list(slot)
     vectors = np.zeros((len(texts), stamp.dim), "float32")
     if distinct:
         note("embedding passages", 0, len(distinct))
-        once = embedder.encode(distinct, progress=lambda k: note("embedding passages", k, len(distinct)))
-        where = {t: i for i, t in enumerate(distinct)}
-        vectors = once[[where[t] for t in texts]]
+        vectors = embedder.encode(distinct, progress=lambda k: note("embedding passages", k, len(distinct)))[rows]
     summary.embedded = len(texts)
     note("writing index", 0, 1)
     terms = keywords.tokenize_table([c.keyword_text for c in layout.new_chunks])

@@ -30,7 +30,7 @@ LABEL_RE = re.compile(
     re.IGNORECASE,
 )
 _TABLE_HEAD_RE = re.compile(r"^Judgements?\s+Grades?$")
-# Some tables capitalise the grade's second word ("Requires Improvement to be good").
+# Some tables capitalise the grade's second word ("Requires Improvement").
 _GRADE_LINE_RE = re.compile(
     r"^(Requires [Ii]mprovement( to be good)?|Outstanding|Good|Inadequate|Adequate)$"
 )

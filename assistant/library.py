@@ -18,7 +18,7 @@ _AREAS = (
     (r"adoption", "Adoption"),
     (r"safeguarding (children )?board|lscb", "LSCB"),
 )
-_GRADES = {"requires improvement to be good": "RI", "requires improvement": "RI"}
+_REQUIRES_IMPROVEMENT = re.compile(r"^requires\s+improvement\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def judgements_text(judgements: tuple[Judgement, ...]) -> str:
         if area.startswith("overall"):
             continue
         short = next((name for pat, name in _AREAS if re.search(pat, area)), j.area)
-        out.append(f"{short}: {_GRADES.get(j.grade.lower(), j.grade)}")
+        out.append(f"{short}: {'RI' if _REQUIRES_IMPROVEMENT.match(j.grade) else j.grade}")
     return "; ".join(out)
 
 

@@ -37,13 +37,14 @@ from elsewhere cannot run code here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -138,6 +139,11 @@ def _report_row(r: ReportEntry) -> dict:
     }
 
 
+def _headers(meta: ReportMeta) -> Callable[[str], str]:
+    """A report's context header per section, each built once (a report has a few sections)."""
+    return functools.cache(lambda section: header_from(meta, section))
+
+
 def encode_chunks(entry: ReportEntry, chunks: Sequence[Chunk]) -> bytes:
     """chunks.jsonl rows for one report's passages.
 
@@ -145,12 +151,10 @@ def encode_chunks(entry: ReportEntry, chunks: Sequence[Chunk]) -> bytes:
     generation). The id, hash and header are left out, to be derived from
     `entry` on load, so they must be what `entry` gives.
     """
-    headers: dict[str, str] = {}
+    header = _headers(entry.meta)
     rows = []
     for c in chunks:
-        h = headers.get(c.section)
-        if h is None:
-            h = headers[c.section] = header_from(entry.meta, c.section)
+        h = header(c.section)
         if c.sha256 != entry.sha256 or c.header != h or c.id != chunk_id(entry.sha256, c.paragraph, c.part):
             raise ValueError(f"{entry.path}: passage {c.id} does not match its report entry")
         rows.append({"paragraph": c.paragraph, "part": c.part, "page": c.page, "number": c.number,
@@ -162,13 +166,11 @@ def _decode_chunks(reports: list[ReportEntry], rows: list[dict]) -> list[Chunk]:
     """Passages from their rows, with what the rows leave out taken from their report."""
     chunks: list[Chunk] = []
     for r in reports:
-        headers: dict[str, str] = {}
+        header = _headers(r.meta)
         sha = r.sha256
         for d in rows[r.chunk_start : r.chunk_end]:
             section = d["section"]
-            h = headers.get(section)
-            if h is None:
-                h = headers[section] = header_from(r.meta, section)
+            h = header(section)
             paragraph, part = d["paragraph"], d["part"]
             chunks.append(
                 Chunk(chunk_id(sha, paragraph, part), sha, paragraph, part, d["text"], h, d["page"], d["number"], section, d["kind"])
@@ -363,7 +365,7 @@ def write_generation(
 
 def _prune(index_dir: Path, keep: str) -> None:
     gens = index_dir / "generations"
-    names = sorted(p.name for p in gens.iterdir() if p.is_dir() and not p.name.startswith(".tmp-"))
+    names = generations(index_dir)
     for old in [n for n in names if n != keep][:-(KEEP_GENERATIONS - 1) or None]:
         shutil.rmtree(gens / old, ignore_errors=True)
     for p in gens.glob(".tmp-*"):

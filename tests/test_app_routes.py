@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import threading
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,17 +14,12 @@ import httpx
 import pytest
 
 from assistant.conversation import Context
+from apps import queue_event, serve
 from assistant.indexer import Busy, build_lock
 
 PASSWORD = "correct horse battery staple"
 BEDFORD_2017 = "80428_bedford/children's services inspection - 07 april 2017.pdf"
 HTML_AS_PDF = "80431_blackpool/children's services inspection - 13 july 2012.pdf"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -62,21 +54,8 @@ def service(app_dirs, embedder):
 @pytest.fixture(scope="module")
 def server(service):
     """The real app (FastAPI + Gradio) served by uvicorn in a thread of this process."""
-    import uvicorn
-
-    from assistant.ui import build_app
-
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert th.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = srv.force_exit = True  # Gradio's open event streams would hold a graceful exit
-    th.join(10)
+    with serve(service) as url:
+        yield url
 
 
 def get(server: str, raw_path: str) -> httpx.Response:
@@ -173,24 +152,9 @@ def test_ask_api_matches_the_cli_json(server, sample_index, tmp_path, embedder):
 
 def queue_call(server: str, fn_name: str, data: list) -> list:
     """Call a (private) event handler the way the browser does, via the queue."""
-    config = httpx.get(f"{server}/config").json()
-    fn_index = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == fn_name)
-    session = uuid.uuid4().hex
-    with httpx.Client(timeout=60) as c:
-        r = c.post(f"{server}/gradio_api/queue/join", json={
-            "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
-            "trigger_id": config["dependencies"][fn_index]["targets"][0][0] if config["dependencies"][fn_index]["targets"] else None,
-        })
-        r.raise_for_status()
-        with c.stream("GET", f"{server}/gradio_api/queue/data", params={"session_hash": session}) as stream:
-            for line in stream.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                msg = json.loads(line[5:])
-                if msg.get("msg") == "process_completed":
-                    assert msg.get("success"), msg
-                    return msg["output"]["data"]
-    raise AssertionError("no result")
+    msg = queue_event(server, fn_name, data, timeout=60)
+    assert msg.get("msg") == "process_completed" and msg.get("success"), msg
+    return msg["output"]["data"]
 
 
 def test_admin_handlers_refuse_a_wrong_password(server, service, app_dirs):

@@ -6,16 +6,13 @@ Screenshots go to tests/artifacts/ (git-ignored).
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
+
+from apps import run_app
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -24,12 +21,6 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 PASSWORD = "browser-test-password"
 SHARED_UPLOAD = ROOT.parent / "shared" / "corpus" / "ofsted-ilacs" / "80426_barnsley" / "children's services inspection - 27 october 2023.pdf"
 SAMPLE_UPLOAD = "2637539_north northamptonshire/children's services inspection - 07 july 2026.pdf"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -53,34 +44,10 @@ def app(tmp_path_factory, sample_corpus):
         shutil.copy(sample_corpus / SAMPLE_UPLOAD, upload)
         upload_question, upload_authority = "North Northamptonshire: how well are care leavers supported?", "North Northamptonshire"
     index = root / "index"  # empty: the app builds it on start
-    port = free_port()
-    env = dict(os.environ, ASSISTANT_ADMIN_PASSWORD=PASSWORD, ASSISTANT_MODEL_CACHE=str(ROOT / "index" / "models"), PYTHONUNBUFFERED="1")
-    log = (root / "app.log").open("w")
     t0 = time.monotonic()
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--corpus", str(corpus), "--index", str(index)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        while True:
-            assert proc.poll() is None, (root / "app.log").read_text()
-            assert time.monotonic() - t0 < 90, "app did not start within 90 s:\n" + (root / "app.log").read_text()
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        yield {"url": url, "log": root / "app.log", "upload": upload, "question": upload_question,
+    with run_app(root, corpus, index, PASSWORD) as running:
+        yield {"url": running.url + "/", "log": running.log, "upload": upload, "question": upload_question,
                "authority": upload_authority, "corpus": corpus, "startup": time.monotonic() - t0}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def assistant_messages(page):

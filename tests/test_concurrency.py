@@ -29,7 +29,7 @@ import httpx
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from test_security import App, queue_event, run_app
+from apps import App, queue_event, run_app
 
 PASSWORD = "concurrency-test-password"
 REMOVED = "80418_norfolk/children's services inspection,  pdf - 16 august 2013.pdf"

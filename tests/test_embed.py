@@ -30,7 +30,7 @@ SENTENCES = [
     "Caseloads are manageable and social workers say they feel well supported by managers.",
     "Unaccompanied asylum-seeking children are helped to access English language courses.",
     "The impact of leaders on social work practice with children and families: good.",
-    "Overall effectiveness: requires improvement to be good.",
+    "Overall effectiveness: inadequate.",
     "Permanence planning for children is too slow, and some children wait too long for adoption.",
     "Independent reviewing officers provide effective challenge when plans drift.",
     "Children subject to child protection plans are seen within timescales.",

@@ -12,18 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -32,96 +29,15 @@ import httpx
 import pytest
 
 import hostile
-from test_app_routes import BEDFORD_2017, free_port, get
+from apps import App, fn_index, queue_event, run_app, serve
+from test_app_routes import BEDFORD_2017, get
 from test_browser import CHROMIUM, FLAGS
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL_CACHE = ROOT / "index" / "models"
 PASSWORD = "security-test-password"
 XSS_REPORT = "xss/markup report.pdf"
 SECRET_TEXT = "not-for-the-web-" + uuid.uuid4().hex
 ADMIN_HANDLERS = ("on_login", "on_reindex", "on_upload", "on_delete")
-
-
-# --- the app in a subprocess -------------------------------------------------------------
-
-
-@dataclass
-class App:
-    url: str
-    port: int
-    proc: subprocess.Popen
-    log: Path
-    corpus: Path
-    index: Path
-    cache: Path  # Gradio's upload cache (GRADIO_TEMP_DIR)
-
-
-@contextlib.contextmanager
-def run_app(root: Path, corpus: Path, index: Path, args: tuple[str, ...] = (), password: str = PASSWORD) -> Iterator[App]:
-    """`python app.py` on `corpus`/`index`, as a user starts it (no --host), until the block ends."""
-    port = free_port()
-    cache = root / "gradio-cache"
-    cache.mkdir(exist_ok=True)
-    env = dict(os.environ, ASSISTANT_ADMIN_PASSWORD=password, ASSISTANT_MODEL_CACHE=str(MODEL_CACHE),
-               GRADIO_TEMP_DIR=str(cache), PYTHONUNBUFFERED="1")
-    env.pop("ASSISTANT_HOST", None)  # the default address is under test
-    log_path = root / f"app-{port}.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--port", str(port), "--corpus", str(corpus), "--index", str(index), *args],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    t0 = time.monotonic()
-    try:
-        while True:
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() - t0 < 90, "app did not start within 90 s:\n" + log_path.read_text()
-            try:
-                if httpx.get(url + "/config", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        yield App(url, port, proc, log_path, corpus, index, cache)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-        log.close()
-
-
-def fn_index(url: str, name: str) -> int:
-    deps = httpx.get(url + "/config").json()["dependencies"]
-    return next(i for i, d in enumerate(deps) if d.get("api_name") == name)
-
-
-def queue_event(url: str, name: str, data: list, on_message: Callable[[dict], None] | None = None, timeout: float = 120) -> dict:
-    """Join the queue for event `name` the way the browser does; the final message (success or not)."""
-    idx = fn_index(url, name)
-    deps = httpx.get(url + "/config").json()["dependencies"]
-    targets = deps[idx]["targets"]
-    session = uuid.uuid4().hex
-    with httpx.Client(timeout=timeout) as c:
-        r = c.post(f"{url}/gradio_api/queue/join", json={
-            "data": data, "fn_index": idx, "session_hash": session, "event_data": None,
-            "trigger_id": targets[0][0] if targets else None,
-        })
-        r.raise_for_status()
-        with c.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session}) as stream:
-            for line in stream.iter_lines():
-                if not line.startswith("data:"):
-                    continue
-                msg = json.loads(line[5:])
-                if on_message:
-                    on_message(msg)
-                if msg.get("msg") in ("process_completed", "unexpected_error"):
-                    return msg
-    raise AssertionError(f"{name}: the event stream ended without a result")
 
 
 def refused(msg: dict) -> bool:
@@ -225,7 +141,7 @@ def app(tmp_path_factory, sample_corpus, sample_index, embedder):
     (corpus / "linkdir").symlink_to(outside, target_is_directory=True)
     shutil.copy(corpus / BEDFORD_2017, index / "planted.pdf")
     (corpus / "from-index.pdf").symlink_to(index / "planted.pdf")
-    with run_app(root, corpus, index, ("--max-upload-mb", "1")) as running:
+    with run_app(root, corpus, index, PASSWORD, ("--max-upload-mb", "1")) as running:
         yield running
 
 
@@ -512,24 +428,11 @@ def test_queue_is_bounded_with_a_concurrency_limit(app, sample_corpus, sample_in
 
 
 def test_a_full_queue_refuses_new_work_and_the_app_recovers(sample_corpus, sample_index, embedder):
-    import uvicorn
-
     from assistant.search import Searcher
     from assistant.service import Service, Settings
-    from assistant.ui import build_app
 
     settings = Settings(corpus=sample_corpus, index=sample_index, queue_size=2, concurrency=1)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(build_app(Service(settings, embedder, Searcher(sample_index, embedder=embedder))),
-                                        host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert th.is_alive() and time.monotonic() < deadline
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with serve(Service(settings, embedder, Searcher(sample_index, embedder=embedder))) as url:
         idx = fn_index(url, "ask")
 
         async def burst() -> list[httpx.Response]:
@@ -551,9 +454,6 @@ def test_a_full_queue_refuses_new_work_and_the_app_recovers(sample_corpus, sampl
         events = httpx.get(f"{url}/gradio_api/call/ask/{r.json()['event_id']}", timeout=60).text
         assert "event: complete" in events and "80428_bedford" in events
         print(f"\nburst of 40 joins at queue size 2, concurrency 1: {dict(codes)}; answered again afterwards")
-    finally:
-        srv.should_exit = srv.force_exit = True
-        th.join(10)
 
 
 def test_monitoring_and_analytics_are_off(app):
