@@ -13,16 +13,19 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = None):
     from assistant.service import MB, Settings
+    from assistant.settings import DEFAULT_CORPUS, DEFAULT_INDEX
 
     env = dict(os.environ if env is None else env)
     ap = argparse.ArgumentParser(description="Ofsted report assistant: the browser app.")
     ap.add_argument("--host", default=env.get("ASSISTANT_HOST", "127.0.0.1"), help="address to bind (default 127.0.0.1: this machine only)")
     ap.add_argument("--port", type=int, default=int(env.get("ASSISTANT_PORT", "7860")))
-    ap.add_argument("--corpus", type=Path, default=Path(env.get("ASSISTANT_CORPUS", "corpus")), help="folder of report files")
-    ap.add_argument("--index", type=Path, default=Path(env.get("ASSISTANT_INDEX", "index")), help="index folder")
+    ap.add_argument("--corpus", type=Path, default=Path(env.get("ASSISTANT_CORPUS", str(DEFAULT_CORPUS))), help="folder of report files")
+    ap.add_argument("--index", type=Path, default=Path(env.get("ASSISTANT_INDEX", str(DEFAULT_INDEX))), help="index folder")
     ap.add_argument("--model-cache", type=Path, default=Path(env["ASSISTANT_MODEL_CACHE"]) if env.get("ASSISTANT_MODEL_CACHE") else None,
                     help="where the exported model is cached (default INDEX/models)")
     ap.add_argument("--max-upload-mb", type=int, default=int(env.get("ASSISTANT_MAX_UPLOAD_MB", "50")))
+    ap.add_argument("--watch", action="store_true", default=env.get("ASSISTANT_WATCH", "") not in ("", "0"),
+                    help="re-index when report files in the corpus folder are added, changed or removed")
     args = ap.parse_args(argv)
     return Settings(
         host=args.host,
@@ -33,6 +36,7 @@ def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = No
         # Only from the environment: a flag would show in `ps` and shell history.
         admin_password=env.get("ASSISTANT_ADMIN_PASSWORD", ""),
         max_upload_bytes=args.max_upload_mb * MB,
+        watch=args.watch,
     )
 
 

@@ -57,6 +57,11 @@ class Answer:
     notes: tuple[str, ...] = ()  # e.g. "no report for Bedford in 2019; searched 2018-2020"
     generation: str = ""
     authority_names: dict[str, str] = field(default_factory=dict)  # filter key -> display name
+    # Why no passage is shown although the library was searched ("no report for
+    # Swansea in this library", "nothing in the reports matches"); "" when answered.
+    abstained: str = ""
+    also_searched: tuple[str, ...] = ()  # glossary terms added to the question's own words
+    suggestions: tuple[str, ...] = ()  # what the library does hold, when it abstains
 
     def to_json(self) -> dict:
         f = self.filters
@@ -69,6 +74,9 @@ class Answer:
                 "reports": list(f.reports),
             },
             "hits": [h.to_json() for h in self.hits],
+            "abstained": self.abstained or None,
+            "also_searched": list(self.also_searched),
+            "suggestions": list(self.suggestions),
         }
 
 

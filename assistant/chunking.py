@@ -13,14 +13,17 @@ from dataclasses import dataclass
 
 from .document import HEADING, Report, ReportMeta
 from .embed import MAX_TOKENS, count_tokens
+from .vocab import GRADE_RE
 
 # Bump when ingestion or chunking rules change what passages a file yields: an index
 # built with another version is rebuilt rather than mixed. 3: judgement headings that
 # wrap or follow an unpunctuated bullet open their section; footnote markers leave section names.
 # 4: the embedded text carries the section only (authority and year stay in the keyword text).
 # 5: judgement tables that print "Requires Improvement" with a capital I are read.
-CHUNKING_VERSION = 5
-GRADED_HEADING = re.compile(r"\b(outstanding|good|adequate|inadequate|requires? improvement)\b", re.I)
+# 6: each passage carries the judgement it sits under and that judgement's grade.
+CHUNKING_VERSION = 6
+# A heading that names a grade says something on its own (tests import this name).
+GRADED_HEADING = GRADE_RE
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u2019\u201d)]*\s+(?=[A-Z0-9\u2018\u201c(])")
 
 
@@ -36,6 +39,10 @@ class Chunk:
     number: int | None  # printed paragraph number
     section: str
     kind: str
+    # The graded judgement the passage sits under (judgements.assign): its name as the
+    # report prints it and its vocab.Grade value; "" where the report grades nothing there.
+    judgement: str = ""
+    grade: str = ""
 
     @property
     def embed_text(self) -> str:
@@ -95,6 +102,15 @@ def _pack(pieces: list[str], budget: int) -> list[str]:
 
 
 def chunk_report(report: Report) -> list[Chunk]:
+    """A parsed report's passages, in report order: what the index embeds, scores and quotes.
+
+    In: a Report from ingestion (paragraphs with kind, section, pages, spans). Out: one
+    Chunk per paragraph, or per run of whole sentences where a paragraph and its section
+    overflow the model's MAX_TOKENS window, so a quote is never cut mid-sentence and
+    nothing the model sees is silently truncated. Headings are left out (they travel with
+    each paragraph as `section`) unless they carry a grade. Chunk ids are derived from the
+    file hash and paragraph position, so they are stable across builds.
+    """
     # Headings travel as `section`; only those carrying a judgement ("...in care: good",
     # "Children's services in X are inadequate") say something on their own.
     paragraphs = [p for p in report.paragraphs if p.text.strip() and (p.kind != HEADING or GRADED_HEADING.search(p.text))]
@@ -116,6 +132,9 @@ def chunk_report(report: Report) -> list[Chunk]:
                 first_len = p.spans[0].end - p.spans[0].start
                 page = p.spans[1].page if offset >= first_len else p.spans[0].page
             chunks.append(
-                Chunk(chunk_id(report.sha256, p.index, part), report.sha256, p.index, part, t, h, page, p.number, p.section, p.kind)
+                Chunk(
+                    chunk_id(report.sha256, p.index, part), report.sha256, p.index, part, t, h, page, p.number, p.section, p.kind,
+                    judgement=p.judgement, grade=p.grade,
+                )
             )
     return chunks

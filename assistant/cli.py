@@ -1,4 +1,4 @@
-"""`python -m assistant index|ask|eval|inspect`."""
+"""`python -m assistant index|ask|eval|inspect|fetch|log`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-DEFAULT_CORPUS = Path("corpus")
-DEFAULT_INDEX = Path("index")
+from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K, clamp_k
 
 
 def _progress_bar():
@@ -36,15 +35,69 @@ def _progress_bar():
 
 
 def cmd_index(args) -> int:
+    from . import audit
     from .indexer import Busy, build_index
 
+    if getattr(args, "watch", False) and getattr(args, "ray", None) is not None:
+        print("error: --watch and --ray cannot be combined", file=sys.stderr)
+        return 2
+    if getattr(args, "watch", False):
+        from .watch import watch_cli
+
+        return watch_cli(args.corpus, args.index, workers=args.workers, rebuild=args.rebuild)
     try:
-        summary = build_index(args.corpus, args.index, rebuild=args.rebuild, workers=args.workers, progress=_progress_bar())
+        if getattr(args, "ray", None) is not None:
+            from .cluster import RayMissing, build_index_on_ray
+
+            try:
+                summary = build_index_on_ray(args.corpus, args.index, address=args.ray or None, rebuild=args.rebuild, progress=_progress_bar())
+            except RayMissing as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+        else:
+            summary = build_index(args.corpus, args.index, rebuild=args.rebuild, workers=args.workers, progress=_progress_bar())
     except Busy as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     for line in summary.lines():
         print(line)
+    audit.record_build(args.index, args.corpus, audit.COMMAND_LINE, summary)
+    return 0
+
+
+def cmd_fetch(args) -> int:
+    from . import audit, fetch
+
+    try:
+        entries, bad = fetch.read_manifest(args.manifest)
+    except fetch.ManifestError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    opts = fetch.Options(
+        workers=args.workers, rate=args.rate, timeout=args.timeout, retries=args.retries,
+        max_bytes=int(args.max_mb * fetch.MB), allow_hosts=tuple(args.allow_host or ()),
+    )
+    summary = fetch.fetch(entries, args.corpus, opts, progress=_progress_bar(), refused=bad)
+    fetch.merge_manifest(args.corpus, entries, summary)
+    for line in summary.lines():
+        print(line)
+    audit.record(args.index, audit.COMMAND_LINE, audit.FETCH, fetch.file_refs(summary), fetch.outcome_text(summary))
+    if not args.no_index and cmd_index(argparse.Namespace(corpus=args.corpus, index=args.index, rebuild=False, workers=2)) == 3:
+        return 3
+    return 1 if summary.of(fetch.FAILED) else 0
+
+
+def cmd_log(args) -> int:
+    from . import audit
+
+    records = audit.read(args.index, args.n)
+    for r in records:
+        print(json.dumps(r.to_json(), ensure_ascii=False) if args.json else r.line())
+        if not args.json:
+            for f in r.files:
+                print(f"    {f.path}  {f.sha256[:16] or '-'}  {f.note}".rstrip())
+    if not records and not args.json:
+        print(f"no changes recorded in {audit.log_path(args.index)}", file=sys.stderr)
     return 0
 
 
@@ -87,6 +140,10 @@ def cmd_ask(args) -> int:
     except IndexError_ as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from . import audit
+
+    for line in audit.check_fallback(args.index, searcher.generation.name, searcher.warnings, audit.COMMAND_LINE):
+        print(f"warning: {line}", file=sys.stderr)
     explicit = None
     if args.authority or args.year_from or args.year_to:
         from .query import norm_name
@@ -98,7 +155,17 @@ def cmd_ask(args) -> int:
         q = q.strip()
         if not q:
             continue
-        answer = searcher.ask(q, k=args.k, filters=explicit)
+        if args.across:
+            from .across import across, as_text
+
+            try:
+                a = across(searcher, q, explicit, tuple(args.grade or ()), args.per_report)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            print(json.dumps(a.to_json(), ensure_ascii=False) if as_json else as_text(a), flush=True)
+            continue
+        answer = searcher.ask(q, k=clamp_k(args.k), filters=explicit)
         if as_json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
@@ -109,12 +176,20 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate, load_questions, print_report
+    from .evaluate import run_file
     from .search import Searcher
+    from .store import IndexError_
 
-    searcher = Searcher(args.index)
-    result = evaluate(searcher, load_questions(args.questions), k=args.k, mode=args.mode)
-    print_report(result, sys.stdout)
+    try:
+        searcher = Searcher(args.index)
+    except IndexError_ as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from . import audit
+
+    for line in audit.check_fallback(args.index, searcher.generation.name, searcher.warnings, audit.COMMAND_LINE):
+        print(f"warning: {line}", file=sys.stderr)
+    run_file(searcher, args.questions, sys.stdout, k=args.k, mode=args.mode)
     return 0
 
 
@@ -127,16 +202,41 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
     p.add_argument("--rebuild", action="store_true", help="ignore the current index and build from scratch")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--watch", action="store_true", help="then keep watching the corpus folder and re-index after each change")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="parse, chunk and embed new files as Ray tasks on the cluster at ADDRESS (default: a local Ray instance)")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("fetch", help="download the reports a manifest lists into the corpus, then index them")
+    p.add_argument("manifest", type=Path, help="CSV with columns path, source_url (and local_authority, publication_date)")
+    p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    p.add_argument("--no-index", action="store_true", help="download only")
+    p.add_argument("--workers", type=int, default=4, help="parallel downloads (default 4)")
+    p.add_argument("--rate", type=float, default=2.0, help="most requests started per second (default 2; 0: no limit)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a connection or data (default 30)")
+    p.add_argument("--retries", type=int, default=4, help="retries on timeouts and server errors (default 4)")
+    p.add_argument("--max-mb", type=float, default=50, help="refuse files over this size (default 50, the upload limit)")
+    p.add_argument("--allow-host", action="append", help="a host links may redirect to (repeatable)")
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("log", help="the audit log of changes to the library, newest first")
+    p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
+    p.add_argument("-n", type=int, default=None, help="only the newest N records")
+    p.add_argument("--json", action="store_true", help="JSON lines")
+    p.set_defaults(func=cmd_log)
 
     p = sub.add_parser("ask", help="retrieve passages answering QUESTION ('-': one per line on stdin, JSON lines out)")
     p.add_argument("question")
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
-    p.add_argument("-k", type=int, default=5)
+    p.add_argument("-k", type=int, default=DEFAULT_K)
     p.add_argument("--authority", action="append", help="restrict to this local authority (repeatable)")
     p.add_argument("--from", dest="year_from", type=int)
     p.add_argument("--to", dest="year_to", type=int)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--across", action="store_true", help="across all reports: the best passage of each report that discusses it")
+    p.add_argument("--grade", action="append", help="with --across: only passages under a judgement of this grade (repeatable)")
+    p.add_argument("--per-report", type=int, default=1, help="with --across: passages per report (default 1)")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", help="hit@k and MRR@10 on a questions file")

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-# Paragraph kinds. Headings are kept so `inspect` shows the structure, but they
-# are not indexed on their own: they travel with every paragraph as `section`.
-BODY = "body"
-BULLET = "bullet"
-HEADING = "heading"
-FOOTNOTE = "footnote"
-JUDGEMENT = "judgement"  # a row of the page-1 judgement table
-FRONT = "front"  # "Inspection dates: ...", "Lead inspector: ..." lines
+from .vocab import Kind
+
+# Paragraph kinds (vocab.Kind), importable from here as before.
+BODY = Kind.BODY
+BULLET = Kind.BULLET
+HEADING = Kind.HEADING
+FOOTNOTE = Kind.FOOTNOTE
+JUDGEMENT = Kind.JUDGEMENT
+FRONT = Kind.FRONT
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class Paragraph:
     section: str  # the heading this paragraph falls under ("" before any)
     kind: str
     spans: tuple[Span, ...] = ()
+    # The graded judgement it sits under (judgements.assign): the name as printed and its
+    # vocab.Grade value; "" where the report grades nothing there.
+    judgement: str = ""
+    grade: str = ""
 
 
 @dataclass(frozen=True)

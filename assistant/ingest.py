@@ -17,10 +17,14 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from . import layout, metadata
+from . import judgements, layout, metadata
 from .document import BODY, FRONT, HEADING, IngestFailure, IngestResult, Page, Paragraph, Report, Span
+from .vocab import LABEL_RE
 
 SUFFIXES = (".pdf", ".txt", ".md", ".html", ".htm")
+# PDF readers (Acrobat, pdf.js, PDFium, pypdf) accept the "%PDF-" header anywhere in
+# a file's first kilobyte; bytes before it are a gateway's banner or a bad save.
+PDF_HEADER_WINDOW = 1024
 
 
 @dataclass(frozen=True)
@@ -62,14 +66,22 @@ def list_files(folder: Path) -> list[Path]:
 # --- reading one file (runs inside a worker) -------------------------------------
 
 
+def pdf_header_offset(head: bytes) -> int | None:
+    """Where the "%PDF-" header starts in a file's first bytes, or None if not within
+    PDF_HEADER_WINDOW. The one rule for "is this a PDF": ingestion reads what passes
+    it, and the app serves what passes it (service.corpus_file)."""
+    pos = head[:PDF_HEADER_WINDOW].find(b"%PDF-")
+    return pos if pos >= 0 else None
+
+
 def _pdf_pages(data: bytes, limits: Limits) -> list[str]:
     import io
 
     from pypdf import PdfReader
     from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
 
-    head = data[:1024].lstrip()
-    if not data[:1024].find(b"%PDF-") >= 0:
+    head = data[:PDF_HEADER_WINDOW].lstrip()
+    if pdf_header_offset(data) is None:
         if head[:15].lower().startswith((b"<!doctype html", b"<html")) or b"<html" in head.lower():
             raise IngestError("not a PDF: it is an HTML page saved with a .pdf name")
         raise IngestError("not a PDF: no %PDF header")
@@ -176,7 +188,7 @@ def _text_report_parts(kind: str, text: str) -> tuple[list[Page], list[Paragraph
         if heading:
             section = t
         # "Lead inspector: ..." lines are front matter, as in a PDF, so metadata reads them.
-        para_kind = HEADING if heading else FRONT if layout.LABEL_RE.match(t) else BODY
+        para_kind = HEADING if heading else FRONT if LABEL_RE.match(t) else BODY
         paragraphs.append(Paragraph(len(paragraphs), t, (1,), None, section, para_kind, (Span(1, start, pos),)))
     if not paragraphs:
         raise IngestError("no text in file")
@@ -205,7 +217,8 @@ def read_report(path: Path, rel_path: str, limits: Limits, manifest: metadata.Ma
     data = path.read_bytes()
     pages, paragraphs = parse_bytes(data, rel_path, limits)
     meta = metadata.extract(paragraphs, rel_path, manifest)
-    return Report(rel_path, hashlib.sha256(data).hexdigest(), len(data), meta, tuple(pages), tuple(paragraphs))
+    placed = judgements.assign(paragraphs, meta)
+    return Report(rel_path, hashlib.sha256(data).hexdigest(), len(data), meta, tuple(pages), placed)
 
 
 # --- the worker pool ---------------------------------------------------------------

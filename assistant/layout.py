@@ -13,6 +13,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .document import BODY, BULLET, FOOTNOTE, FRONT, HEADING, JUDGEMENT, Page, Paragraph, Span
+from .vocab import (
+    FOOTNOTES_SECTION,
+    GRADE_AT_END_RE,
+    GRADE_LINE_RE,
+    GRADE_WRAP_HEAD,
+    GRADE_WRAP_TAIL,
+    GRADED_HEADING_RE,
+    JUDGEMENTS_SECTION,
+    LABEL_RE,
+    TABLE_HEAD_RE,
+)
 
 # Region at the top and bottom of a page where running headers, footers and
 # page numbers live. Lines are only ever removed from these regions.
@@ -25,24 +36,6 @@ _FURNITURE_SHARE = 0.4
 _BULLET_RE = re.compile(r"^[\u2022\u25aa\u25fc\u25a0\u25cf\u25e6\u27a2\uf000-\uf0ff]\s*")
 _NUMBERED_RE = re.compile(r"^(\d{1,3})\.\s+(?=\S)")
 _TERMINAL_RE = re.compile(r"[.!?:;][\"'\u2019\u201d)\]]*$")
-LABEL_RE = re.compile(
-    r"^(Inspection dates?|Lead inspector|Reporting inspector|Report published|Published|Age group)\b\s*:?",
-    re.IGNORECASE,
-)
-_TABLE_HEAD_RE = re.compile(r"^Judgements?\s+Grades?$")
-# Some tables capitalise the grade's second word ("Requires Improvement").
-_GRADE_LINE_RE = re.compile(
-    r"^(Requires [Ii]mprovement( to be good)?|Outstanding|Good|Inadequate|Adequate)$"
-)
-_GRADE_AT_END_RE = re.compile(
-    r"\b(Requires\s+[Ii]mprovement\s+to\s+be\s+good|Requires\s+[Ii]mprovement|Outstanding|Good|Inadequate|Adequate)$"
-)
-# A judgement heading printed on one line ("The experiences and progress of care
-# leavers: good"). It opens a new block even when the line above did not end
-# with a full stop, as the last "What needs to improve?" bullet often does not.
-_GRADED_HEADING_RE = re.compile(
-    r"^[A-Z][^.;:]{15,150}:\s*(requires\s+improvement(\s+to\s+be\s+good)?|outstanding|good|inadequate)$", re.IGNORECASE
-)
 # A footnote marker glued to the end of a heading ("What needs to improve?1").
 _MARKER_END_RE = re.compile(r"(?<=[?)a-z\u2019])(\d{1,2})$")
 _FOOTNOTE_START_RE = re.compile(r"^(\d{1,2})\s+(?=[A-Z\u2018\u201c'\"(a-z])")
@@ -187,9 +180,9 @@ def _judgement_table(lines: list[_Line], start: int) -> tuple[list[_Block], int]
         buf.append(lines[i])
         i += 1
         joined = fold(" ".join(line.text for line in buf))
-        if joined.lower().endswith("requires improvement") and i < len(lines) and lines[i].text.startswith("to be good"):
+        if joined.lower().endswith(GRADE_WRAP_HEAD) and i < len(lines) and lines[i].text.startswith(GRADE_WRAP_TAIL):
             continue  # the grade wraps: "Requires improvement / to be good"
-        if _GRADE_AT_END_RE.search(joined):
+        if GRADE_AT_END_RE.search(joined):
             rows.append(_Block(JUDGEMENT, buf))
             buf = []
         elif len(buf) >= 5 or _NUMBERED_RE.match(lines[i - 1].text) and len(buf) > 1:
@@ -205,24 +198,26 @@ def _table_starts(lines: list[_Line], i: int) -> bool:
     reports) numbered rows such as "1. Children who need help ... Good"."""
     if lines[i].page != 1:
         return False
-    if _TABLE_HEAD_RE.match(lines[i].text):
+    if TABLE_HEAD_RE.match(lines[i].text):
         return True
     if _NUMBERED_RE.match(lines[i].text):
         window = fold(" ".join(line.text for line in lines[i : i + 2]))
-        return bool(_GRADE_AT_END_RE.search(fold(lines[i].text))) or bool(_GRADE_AT_END_RE.search(window))
+        return bool(GRADE_AT_END_RE.search(fold(lines[i].text))) or bool(GRADE_AT_END_RE.search(window))
     return False
 
 
 def _opens_graded_heading(lines: list[_Line], i: int) -> bool:
-    """Does a judgement heading start at lines[i], on this line or wrapped onto the next?"""
-    if _GRADED_HEADING_RE.match(lines[i].text):
+    """Does a judgement heading start at lines[i], on this line or wrapped onto the next?
+    It opens a new block even when the line above did not end with a full stop, as
+    the last "What needs to improve?" bullet often does not."""
+    if GRADED_HEADING_RE.match(lines[i].text):
         return True
     nxt = lines[i + 1] if i + 1 < len(lines) else None
     return bool(
         nxt
         and nxt.page == lines[i].page
         and not nxt.blank_before
-        and _GRADED_HEADING_RE.match(f"{lines[i].text} {nxt.text}")
+        and GRADED_HEADING_RE.match(f"{lines[i].text} {nxt.text}")
     )
 
 
@@ -235,7 +230,7 @@ def _blocks(lines: list[_Line]) -> list[_Block]:
         line = lines[i]
         if _table_starts(lines, i):
             start = i
-            if _TABLE_HEAD_RE.match(line.text):
+            if TABLE_HEAD_RE.match(line.text):
                 blocks.append(_Block(HEADING, [line]))
                 i += 1
             rows, i = _judgement_table(lines, i)
@@ -261,7 +256,7 @@ def _blocks(lines: list[_Line]) -> list[_Block]:
             blocks.append(_Block(BODY, [line]))
         elif prev.kind == FRONT:
             # "Lead inspector: Jane Smith" may wrap its title onto one short line.
-            if len(prev.lines) == 1 and len(line.text.split()) <= 4 and not line.blank_before and not _TABLE_HEAD_RE.match(line.text):
+            if len(prev.lines) == 1 and len(line.text.split()) <= 4 and not line.blank_before and not TABLE_HEAD_RE.match(line.text):
                 prev.lines.append(line)
             else:
                 blocks.append(_Block(BODY, [line]))
@@ -273,7 +268,7 @@ def _blocks(lines: list[_Line]) -> list[_Block]:
                 blocks.append(_Block(BODY, [line]))
         elif line.blank_before or _opens_graded_heading(lines, i):
             blocks.append(_Block(BODY, [line]))
-        elif _GRADE_LINE_RE.match(line.text) and prev.kind == BODY and all(len(x.text) < 0.7 * width for x in prev.lines):
+        elif GRADE_LINE_RE.match(line.text) and prev.kind == BODY and all(len(x.text) < 0.7 * width for x in prev.lines):
             # Older reports print a section's grade on the line under its heading.
             prev.lines.append(line)
             prev.closed = True
@@ -407,7 +402,7 @@ def _assemble(
             parent_number = None
             # What follows the judgement table is the summary, not under a heading.
             section = "" if b.kind == JUDGEMENT else section
-        kind_section = {JUDGEMENT: "Judgements", FOOTNOTE: "Footnotes"}.get(b.kind, section)
+        kind_section = {JUDGEMENT: JUDGEMENTS_SECTION, FOOTNOTE: FOOTNOTES_SECTION}.get(b.kind, section)
         paragraphs.append(
             Paragraph(
                 index=len(paragraphs),

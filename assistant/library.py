@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import astuple, dataclass, fields
 
 from .document import Judgement
 from .store import Generation
-
-# Short names for the judgement areas of the inspection frameworks, so the column stays readable.
-_AREAS = (
-    (r"leader", "Leaders"),
-    (r"help and protection|need help", "Help and protection"),
-    (r"in care and care leavers|looked after and care leavers", "In care and care leavers"),
-    (r"care leaver|leaving care", "Care leavers"),
-    (r"children in care|looked after|in care", "In care"),
-    (r"adoption", "Adoption"),
-    (r"safeguarding (children )?board|lscb", "LSCB"),
-)
-_REQUIRES_IMPROVEMENT = re.compile(r"^requires\s+improvement\b", re.I)
+from .vocab import Grade, JudgementArea
 
 
 @dataclass(frozen=True)
@@ -65,14 +53,15 @@ def rows(gen: Generation) -> list[LibraryRow]:
 
 
 def judgements_text(judgements: tuple[Judgement, ...]) -> str:
-    """"Leaders: Good; In care: RI" — the overall grade has its own column."""
+    """"Leaders: Good; In care: RI" — the overall grade has its own column, and each
+    area its short name (vocab.JudgementArea) so the column stays readable."""
     out = []
     for j in judgements:
-        area = j.area.lower()
-        if area.startswith("overall"):
+        area = JudgementArea.of(j.area)
+        if area is JudgementArea.OVERALL:
             continue
-        short = next((name for pat, name in _AREAS if re.search(pat, area)), j.area)
-        out.append(f"{short}: {'RI' if _REQUIRES_IMPROVEMENT.match(j.grade) else j.grade}")
+        grade = "RI" if Grade.parse(j.grade) is Grade.REQUIRES_IMPROVEMENT else j.grade
+        out.append(f"{area or j.area}: {grade}")
     return "; ".join(out)
 
 

@@ -10,26 +10,23 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from .document import FRONT, JUDGEMENT, Judgement, Paragraph, ReportMeta
-
-MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        "january february march april may june july august september october november december".split()
-    )
-}
-_DATE_RE = re.compile(r"(\d{1,2})\s+(" + "|".join(MONTHS) + r")\s+(\d{4})", re.IGNORECASE)
-_LEAD_RE = re.compile(r"^(?:Lead|Reporting) inspector\s*:?\s*(.+)$", re.IGNORECASE)
-_DATES_RE = re.compile(r"^Inspection dates?\s*:?\s*(.+)$", re.IGNORECASE)
-_PUBLISHED_RE = re.compile(r"^(?:Report )?published\s*:?\s*(.+)$", re.IGNORECASE)
-_TITLE_LA_RE = re.compile(r"^Inspection of (.+?) local authority children", re.IGNORECASE)
-_SIF_OVERALL_RE = re.compile(
-    r"Children\u2019?'?s services in (.+?) (?:are|is|require|requires) "
-    r"(outstanding|good|inadequate|improvement to be good|adequate)\b",
-    re.IGNORECASE,
+from .document import FRONT, HEADING, JUDGEMENT, Judgement, Paragraph, ReportMeta
+from .vocab import (
+    INSPECTION_DATES_RE,
+    INSPECTOR_TITLE_RE,
+    JUDGEMENT_ROW_RE,
+    LEAD_INSPECTOR_RE,
+    OVERALL_ROW_RE,
+    PUBLISHED_RE,
+    SIF_OVERALL_RE,
+    TITLE_AUTHORITY_RE,
+    printed_grade,
 )
-_OVERALL_ROW_RE = re.compile(r"^Overall effectiveness\b", re.IGNORECASE)
-_INSPECTOR_TITLE_RE = re.compile(r",?\s*(Her|His) Majesty\u2019?'?s Inspector.*$|,?\s*\bS?HMI\b.*$")
+
+# Month names in full, in order: dates are read and written with these.
+MONTH_NAMES = tuple("january february march april may june july august september october november december".split())
+MONTHS = {m: i + 1 for i, m in enumerate(MONTH_NAMES)}
+_DATE_RE = re.compile(r"(\d{1,2})\s+(" + "|".join(MONTHS) + r")\s+(\d{4})", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -67,18 +64,19 @@ def parse_date(text: str) -> str:
         return ""
 
 
-def _authority_from_folder(rel_path: str) -> str:
-    # Ofsted's folders are "<URN>_<authority>"; anything else says nothing.
+def authority_from_path(rel_path: str) -> str:
+    """The authority a corpus path's folder names, as written ("80428_bedford/x.pdf" ->
+    "bedford"), or "" when the folder is not Ofsted's "<URN>_<authority>" (anything
+    else says nothing). The one folder-name rule: metadata falls back to it, and the
+    searcher keys its authority filter on it."""
     parts = rel_path.split("/")
-    if len(parts) > 1:
-        m = re.match(r"^\d+_(.+)$", parts[-2])
-        if m:
-            return m.group(1)
+    if len(parts) > 1 and (m := re.match(r"^\d+_(.+)$", parts[-2])):
+        return m.group(1)
     return ""
 
 
 def _clean_name(value: str) -> str:
-    return _INSPECTOR_TITLE_RE.sub("", value).strip(" ,")
+    return INSPECTOR_TITLE_RE.sub("", value).strip(" ,")
 
 
 def _title_case(name: str) -> str:
@@ -88,51 +86,60 @@ def _title_case(name: str) -> str:
 
 
 def extract(paragraphs: list[Paragraph] | tuple[Paragraph, ...], rel_path: str, manifest: ManifestRow | None) -> ReportMeta:
+    """A report's facts, read from its own paragraphs first.
+
+    In: the report's paragraphs (with their kinds: front lines, judgement-table rows,
+    headings), its corpus-relative path and its manifest.csv row if any. Out: title,
+    authority, dates, lead inspector, overall grade and the page-1 judgement table.
+    The report's text wins because it is what a reader can check; the file name
+    ("... - 14 january 2022.pdf") and then the manifest only fill what the text does
+    not say, so a report dropped in without a manifest row is still cited properly.
+    A field nothing states stays "".
+    """
     title = lead = dates = published = overall = authority = ""
     judgements: list[Judgement] = []
     first_page = [p for p in paragraphs if p.pages and p.pages[0] == 1]
     for p in first_page:
-        if p.kind not in (FRONT, JUDGEMENT) and not title and p.kind == "heading":
+        if p.kind not in (FRONT, JUDGEMENT) and not title and p.kind == HEADING:
             title = p.text
     for p in paragraphs:
         if p.kind == FRONT:
-            if (m := _LEAD_RE.match(p.text)) and not lead:
+            if (m := LEAD_INSPECTOR_RE.match(p.text)) and not lead:
                 lead = _clean_name(m.group(1))
-            elif (m := _DATES_RE.match(p.text)) and not dates:
+            elif (m := INSPECTION_DATES_RE.match(p.text)) and not dates:
                 dates = m.group(1).strip()
-            elif (m := _PUBLISHED_RE.match(p.text)) and not published:
+            elif (m := PUBLISHED_RE.match(p.text)) and not published:
                 published = parse_date(m.group(1))
         elif p.kind == JUDGEMENT:
-            m = re.search(
-                r"^(?:\d(?:\.\d)?\.?\s+)?(.+?)\s+(Requires\s+[Ii]mprovement(?:\s+to\s+be\s+good)?|Outstanding|Good|Inadequate|Adequate)$",
-                p.text,
-            )
+            m = JUDGEMENT_ROW_RE.search(p.text)
             if m:
                 judgements.append(Judgement(m.group(1), m.group(2)))
-                if _OVERALL_ROW_RE.match(m.group(1)):
+                if OVERALL_ROW_RE.match(m.group(1)):
                     overall = m.group(2)
-        elif not lead and (m := _LEAD_RE.match(p.text)):
+        elif not lead and (m := LEAD_INSPECTOR_RE.match(p.text)):
             lead = _clean_name(m.group(1))
     # Older reports state the overall judgement as a sentence on page 1.
     if not overall:
-        for p in first_page:
-            m = _SIF_OVERALL_RE.search(p.text)
-            if m:
-                grade = m.group(2).lower()
-                # The sentence says "require improvement to be good"; the table's grade is "Requires ...".
-                overall = f"Requires {m.group(2)}" if grade.startswith("improvement") else grade.capitalize()
-                break
+        # Some print it over two lines that layout reads as two headings
+        # ("Children's services in the Royal Borough of Kingston upon" / "Thames are good").
+        texts = [p.text for p in first_page]
+        pairs = [f"{a} {b}" for a, b in zip(texts, texts[1:])]
+        m = next((m for t in texts + pairs if (m := SIF_OVERALL_RE.search(t))), None)
+        if m:
+            # The sentence says "require improvement to be good"; the table's grade is "Requires ...".
+            overall = printed_grade(m.group("grade"))
     for p in paragraphs[:12]:
-        m = _TITLE_LA_RE.match(p.text)
+        m = TITLE_AUTHORITY_RE.match(p.text)
         if m:
             authority = m.group(1).strip()
             break
-    if not authority and title and p.pages and len(title.split()) <= 6 and not title.lower().startswith("inspection"):
-        authority = title  # older reports open with the authority's name alone
+    # Older reports open with the authority's name alone (the title is read from page 1 only).
+    if not authority and title and len(title.split()) <= 6 and not title.lower().startswith("inspection"):
+        authority = title
     if not authority and manifest and manifest.local_authority:
         authority = _title_case(manifest.local_authority)
     if not authority:
-        authority = _title_case(_authority_from_folder(rel_path))
+        authority = _title_case(authority_from_path(rel_path))
     if not published:
         published = parse_date(Path(rel_path).stem)
     if not published and manifest:

@@ -8,91 +8,31 @@ they become filters that the UI shows and lets the user undo.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
+from .authorities import AuthorityTable, norm_name
+from .glossary import Glossary
 from .metadata import MONTHS
+from .places import Place, find_places
+from .vocab import ACTIONS_QUESTION_RE, FRAMING_RE, LEAD_QUESTION_RE, OVERALL_QUESTION_RE, Intent
 
-# Short and common forms people use for authorities whose names are longer.
-ALIASES = {
-    "bucks": ("buckinghamshire",),
-    "bcp": ("bournemouth christchurch and poole",),
-    "bournemouth": ("bournemouth christchurch and poole",),
-    "hull": ("kingston upon hull",),
-    "kingston": ("kingston upon thames",),
-    "banes": ("bath and north east somerset",),
-    "b and nes": ("bath and north east somerset",),
-    "bath": ("bath and north east somerset",),
-    "herts": ("hertfordshire",),
-    "brighton": ("brighton and hove",),
-    "stoke": ("stoke on trent",),
-    "southend": ("southend on sea",),
-    "stockton": ("stockton on tees",),
-    "telford": ("telford and wrekin",),
-    "windsor": ("windsor and maidenhead",),
-    "rbwm": ("windsor and maidenhead",),
-    "newcastle": ("newcastle upon tyne",),
-    "richmond": ("richmond upon thames",),
-    "east riding": ("east riding of yorkshire",),
-    "city of london": ("london corporation",),
-    "hammersmith": ("hammersmith and fulham",),
-    "kensington": ("kensington and chelsea",),
-    "rbkc": ("kensington and chelsea",),
-    "barking": ("barking and dagenham",),
-    "blackburn": ("blackburn with darwen",),
-    "redcar": ("redcar and cleveland",),
-    "cheshire west": ("cheshire west and chester",),
-    "notts": ("nottinghamshire",),
-    "leics": ("leicestershire",),
-    "lincs": ("lincolnshire",),
-    "northants": ("north northamptonshire", "west northamptonshire"),
-    "westmorland": ("westmorland and furness",),
-    "iow": ("isle of wight",),
-    "county durham": ("durham",),
-}
-# Authority names that are also ordinary words: only matched when capitalised.
-_COMMON_WORDS = {"reading", "bury", "halton", "sutton"}
-_DROP = re.compile(
-    r"\b(london borough of|royal borough of|metropolitan borough|borough council|county council|city council|"
-    r"council|borough|city of|county of)\b"
-)
 _YEAR_RE = re.compile(r"\b(20[0-4]\d|19[89]\d)\b")
 _RANGE_RE = re.compile(r"\b(20[0-4]\d)\s*(?:-|–|to|and)\s*(20[0-4]\d)\b")
 _SINCE_RE = re.compile(r"\b(?:since|after|from)\s+(20[0-4]\d)\b", re.I)
 _BEFORE_RE = re.compile(r"\b(?:before|until|up to)\s+(20[0-4]\d)\b", re.I)
 _MONTH_RE = re.compile(r"\b(" + "|".join(MONTHS) + r")\b", re.I)
 
-LEAD_INSPECTOR = "lead-inspector"
-OVERALL = "overall-grade"
-_LEAD_RE = re.compile(r"\b(lead inspector|led (the |ofsted|this|that)|who led|inspector led|which hmi|lead hmi|who inspected)\b|\bhmi\b.*\blead", re.I)
-_OVERALL_RE = re.compile(r"\b(overall (effectiveness|grade|judgement|judgment|rating)|judged overall|rated overall|overall\b.*\b(judged|rated|graded))", re.I)
-
-
-# Words that frame a question about a report rather than say what it is about
-# ("what did inspectors say about ...", "according to the 2019 report"), and
-# "late"/"early" only where they qualify a year. Printed in most passages, they
-# only add keyword noise.
-_FRAMING_RE = re.compile(
-    r"\b(ofsted|inspectors?|inspections?|inspected|reports?|reported|according to|says?|said|finds?|found|findings?)\b"
-    r"|\b(late|early|mid)(?=[\s-]+(?:19|20)\d\d\b)",
-    re.I,
-)
-# Questions that ask what must change: for these the "What needs to improve?"
-# and "Recommendations" lists are the answer, not a restatement of it.
-_ACTIONS_RE = re.compile(r"\b(recommend\w*|improve|improvements?|areas? for|priorit\w+|needs? to|should|must)\b", re.I)
+# Question intents live with the rest of the inspectorate's vocabulary; the names stay importable here.
+LEAD_INSPECTOR = Intent.LEAD_INSPECTOR
+OVERALL = Intent.OVERALL
 
 
 def without_framing(text: str) -> str:
     """The question's subject, for keyword scoring: framing words removed."""
-    out = " ".join(_FRAMING_RE.sub(" ", text).split())
+    out = " ".join(FRAMING_RE.sub(" ", text).split())
     return out if out else text
-
-
-def norm_name(text: str) -> str:
-    """Canonical form of an authority name, for matching and filter keys."""
-    t = text.lower().replace("&", " and ").replace("\u2019", "'")
-    t = re.sub(r"[^\w\s]", " ", t)
-    t = _DROP.sub(" ", t)
-    return " ".join(t.split())
 
 
 @dataclass(frozen=True)
@@ -107,63 +47,116 @@ class Filters:
 
 
 @dataclass(frozen=True)
-class Understanding:
-    filters: Filters
+class Query:
+    """A question, understood once: what to score and where to look.
+
+    `understand` builds it from the question; the conversation merges it with
+    what was said before (`with_filters`, `replace`); the searcher consumes it
+    as it is.
+    """
+
+    text: str  # the question as asked
+    rest: str = ""  # `text` without the words that became filters, spacing folded
+    filters: Filters = Filters()
     month: int | None = None  # soft: prefer reports published near this month
-    intent: str = ""  # LEAD_INSPECTOR, OVERALL or ""
-    matched: tuple[str, ...] = field(default=())  # the words of the question that became filters
+    intent: Intent = Intent.NONE
     wants_actions: bool = False  # asks what should improve / was recommended
+    stripped: tuple[str, ...] = field(default=())  # the words of `text` that became filters
+    # Years read from the question (not set by the user): the searcher may widen
+    # them by a year either side when no report was published in them.
+    years_asked: bool = False
+    # Places named that the library holds no report for ("Swansea", "Scotland", "Texas").
+    places: tuple[Place, ...] = ()
+    # The field's wording of what the question says in other words, from the glossary
+    # ("return home interview" for "spoken to when they come back"): also scored.
+    also: tuple[str, ...] = ()
+
+    @classmethod
+    def plain(cls, text: str, filters: Filters = Filters()) -> "Query":
+        """No understanding: every word is scored, only `filters` apply."""
+        return cls(text, text, filters)
+
+    @property
+    def topic(self) -> str:
+        """What the question is about, for display and follow-ups ("how effective was the MASH?")."""
+        return re.sub(r"^[\s:,;\-\u2013\u2014]+", "", self.rest)
+
+    @property
+    def search_text(self) -> str:
+        """The words scored: without filter words, unless stripping them left almost nothing."""
+        return self.rest if len(self.rest.split()) >= 2 or not self.stripped else self.text
+
+    def with_filters(self, explicit: Filters | None) -> "Query":
+        """Filters the user set in the UI/CLI win over those read from the question."""
+        if explicit is None:
+            return self
+        return replace(self, filters=merge(self.filters, explicit), years_asked=self.years_asked and not explicit.year_from)
 
 
-def _find_authorities(question: str, known: set[str]) -> tuple[list[str], list[str]]:
-    """Longest-first matching of known names and aliases in the question."""
-    text = " " + norm_name(question) + " "
-    cased = " " + re.sub(r"[-/,.()'\u2019&]", " ", question) + " "
-    names = {k: (k,) for k in known}
-    for alias, targets in ALIASES.items():
-        hit = tuple(t for t in targets if t in known)
-        if hit and alias not in names:
-            names[alias] = hit
-    found: list[str] = []
-    words: list[str] = []
-    for name in sorted(names, key=len, reverse=True):
-        pat = f" {name} "
-        pos = text.find(pat)
-        if pos < 0:
-            continue
-        if name in _COMMON_WORDS and not re.search(r"\b" + name.capitalize() + r"\b", cased):
-            continue
-        text = text[:pos] + " " + "#" * len(name) + " " + text[pos + len(pat):]
-        for t in names[name]:
-            if t not in found:
-                found.append(t)
-        words.append(name)
-    return found, words
+def strip_words(question: str, words: tuple[str, ...]) -> str:
+    """`question` without the authority names and years that became filters."""
+    out = " " + question + " "
+    for w in sorted(words, key=len, reverse=True):
+        out = re.sub(r"(?i)(?<![\w])" + r"[\W_]*".join(map(re.escape, w.split())) + r"(?![\w])", " ", out)
+    return " ".join(out.split())
 
 
-def understand(question: str, known_authorities: set[str]) -> Understanding:
-    authorities, words = _find_authorities(question, known_authorities)
-    y_from = y_to = None
+def _years(question: str) -> tuple[int | None, int | None, list[str]]:
+    """Year filters and the words that said them: a range, "since", "before", or named years."""
     if m := _RANGE_RE.search(question):
         y_from, y_to = sorted((int(m.group(1)), int(m.group(2))))
-        words.append(m.group(0))
-    elif m := _SINCE_RE.search(question):
-        y_from = int(m.group(1))
-        words.append(m.group(0))
-    elif m := _BEFORE_RE.search(question):
-        y_to = int(m.group(1)) - 1
-        words.append(m.group(0))
-    elif years := _YEAR_RE.findall(question):
-        y_from, y_to = min(map(int, years)), max(map(int, years))
-        words.extend(years)
+        return y_from, y_to, [m.group(0)]
+    if m := _SINCE_RE.search(question):
+        return int(m.group(1)), None, [m.group(0)]
+    if m := _BEFORE_RE.search(question):
+        return None, int(m.group(1)) - 1, [m.group(0)]
+    if years := _YEAR_RE.findall(question):
+        return min(map(int, years)), max(map(int, years)), list(years)
+    return None, None, []
+
+
+def understand(question: str, library: AuthorityTable | Iterable[str], glossary: Glossary | None = None) -> Query:
+    """Read a question once: the authorities it names (`library`: the library's
+    table, or just its filter keys) and its years become filters, a month a soft
+    preference; places the library holds no report for, the intent (who led /
+    overall grade / what to improve) and the glossary's wording of its topic
+    (`glossary`, if given) are noted; `rest` keeps the words to score.
+    """
+    table = library if isinstance(library, AuthorityTable) else _table_of_keys(frozenset(library))
+    matches = table.find(question)
+    authorities = list(dict.fromkeys(k for m in matches for k in m.keys))
+    words = [m.text for m in matches]
+    y_from, y_to, year_words = _years(question)
+    words.extend(year_words)
     month = None
     if (m := _MONTH_RE.search(question)) and (y_from or y_to):
         if not (m.group(1).lower() == "may" and not re.search(r"\bMay\b", question)):
             month = MONTHS[m.group(1).lower()]
             words.append(m.group(1))
-    intent = LEAD_INSPECTOR if _LEAD_RE.search(question) else OVERALL if _OVERALL_RE.search(question) else ""
-    actions = bool(_ACTIONS_RE.search(question))
-    return Understanding(Filters(tuple(authorities), y_from, y_to), month, intent, tuple(words), actions)
+    intent = (
+        Intent.LEAD_INSPECTOR if LEAD_QUESTION_RE.search(question) else Intent.OVERALL if OVERALL_QUESTION_RE.search(question) else Intent.NONE
+    )
+    rest = strip_words(question, tuple(words))
+    places = tuple(find_places(question, table))
+    also = glossary.expand(rest).phrases if glossary is not None else ()
+    return Query(
+        text=question,
+        rest=rest,
+        filters=Filters(tuple(authorities), y_from, y_to),
+        month=month,
+        intent=intent,
+        wants_actions=bool(ACTIONS_QUESTION_RE.search(question)),
+        stripped=tuple(words),
+        years_asked=y_from is not None,
+        places=places,
+        also=also,
+    )
+
+
+@lru_cache(maxsize=8)
+def _table_of_keys(keys: frozenset[str]) -> AuthorityTable:
+    """A table knowing only these filter keys (and their aliases): for callers without a library."""
+    return AuthorityTable.build((f"0_{k}/report.pdf", k, "") for k in sorted(keys))
 
 
 def merge(asked: Filters, explicit: Filters | None) -> Filters:

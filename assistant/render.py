@@ -16,8 +16,11 @@ def answer_text(a: Answer) -> str:
     if bits:
         lines.append("searched: " + " · ".join(bits))
     lines += [f"note: {n}" for n in a.notes]
+    if a.also_searched:
+        lines.append("also searched: " + "; ".join(a.also_searched))
     if not a.hits:
-        lines.append("No passage in the reports matches this question.")
+        lines.append(f"Not in this library: {a.abstained}." if a.abstained else "No passage in the reports matches this question.")
+        lines += [f"try: {s}" for s in a.suggestions]
     for h in a.hits:
         lines.append("")
         lines.append(f"[{h.rank}] {h.citation}")

@@ -20,40 +20,45 @@ import numpy as np
 from . import embed, keywords
 from .answer import Answer, Hit, citation
 from .chunking import split_sentences
-from .document import FRONT, HEADING, JUDGEMENT
 from .indexer import model_stamp
-from .query import LEAD_INSPECTOR, OVERALL, Filters, Understanding, merge, norm_name, understand, without_framing
+from .authorities import AuthorityTable, authority_key, norm_name
+from .glossary import Glossary, mine_acronyms
+from .query import Filters, Query, understand, without_framing
+from .settings import DEFAULT_K, RankingSettings
+from .vocab import LEAD_INSPECTOR_RE, OVERALL_LINE_RE, RESTATEMENT_SECTION_RE, Intent, Kind
 from .store import Generation, IndexError_, current_name, load_generation, load_serving
 
-# Fusion weights, tuned on the dev questions (see bench/RESULTS.md).
-BM25_WEIGHT = 0.35
-CANDIDATES = 200
-INTENT_BOOST = 1.0
-MONTH_BOOST = 0.08
-HEADING_PENALTY = 0.5  # also applied to boilerplate
-BOILERPLATE_REPORTS = 5
-FRONT_PENALTY = 0.3  # "Report published: ..." lines answer only metadata questions
-# Summary lists ("What needs to improve?", "Recommendations", the summary for
-# children) restate in one line a finding that the body gives with its evidence:
-# the body paragraph is the quotable one, the restatement follows it.
-RESTATEMENT_PENALTY = 0.2
-# Relevance floor (cosine): below MIN_DENSE never shown; above STRONG_DENSE shown
-# even without a shared word. Set from dev questions vs. off-topic ones (bench/RESULTS.md).
-MIN_DENSE = 0.15
-STRONG_DENSE = 0.45
-MIN_BM25 = 6.0  # normalisation floor: weak keyword matches stay weak
+@dataclass(frozen=True)
+class Masks:
+    """Per-passage flags the ranking steps read (one bool array each, aligned)."""
 
-_RESTATEMENT_SECTION = re.compile(
-    r"^(What needs to improve|Recommendations|Areas for (improvement|development)|Summary for children|"
-    r"Summary of (key )?findings|Priority and immediate action|Key strengths and weaknesses|"
-    r"The local authority’?'?s strengths|This local authority requires improvement)",
-    re.I,
-)
-_LEAD_LINE = re.compile(r"^(Lead|Reporting) inspector\b", re.I)
-_OVERALL_LINE = re.compile(r"^(Overall effectiveness\b|Children\u2019?'?s services in .+ (are|is|require))", re.I)
+    lead: np.ndarray  # the "Lead inspector: ..." line
+    overall: np.ndarray  # the page-1 overall effectiveness line
+    heading: np.ndarray  # headings, and text printed in many reports (boilerplate)
+    front: np.ndarray  # front-page lines and fragments under 5 words
+    # Summary lists ("What needs to improve?", "Recommendations", the summary for
+    # children) restate in one line a finding that the body gives with its evidence.
+    restatement: np.ndarray
+
+    def take(self, rows: np.ndarray) -> "Masks":
+        return Masks(self.lead[rows], self.overall[rows], self.heading[rows], self.front[rows], self.restatement[rows])
+
+    @classmethod
+    def of(cls, chunks, boilerplate_reports: int) -> "Masks":
+        lead = np.array([c.kind == Kind.FRONT and bool(LEAD_INSPECTOR_RE.match(c.text)) for c in chunks], dtype=bool)
+        overall = np.array([c.kind in (Kind.JUDGEMENT, Kind.HEADING) and c.page == 1 and bool(OVERALL_LINE_RE.match(c.text)) for c in chunks], dtype=bool)
+        heading = np.array([c.kind == Kind.HEADING for c in chunks], dtype=bool)
+        # Text printed in many reports (Ofsted's address, licence, "What needs to improve?")
+        # is boilerplate, whatever it shares with a question.
+        seen = Counter(c.text for c in chunks)
+        heading |= np.array([seen[c.text] >= boilerplate_reports for c in chunks], dtype=bool)
+        # Page furniture that survived cleaning ("© Crown copyright 2014") is as useless as front lines.
+        front = np.array([c.kind == Kind.FRONT or len(c.text.split()) < 5 for c in chunks], dtype=bool)
+        restatement = np.array([bool(RESTATEMENT_SECTION_RE.match(c.section)) for c in chunks], dtype=bool)
+        return cls(lead, overall, heading, front, restatement)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Served:
     """A generation plus the arrays that make filtering and scoring cheap."""
 
@@ -64,14 +69,12 @@ class _Served:
     month_of: np.ndarray
     key_of: list[str]  # report -> authority key
     names: dict[str, str]  # authority key -> display name
-    lead_mask: np.ndarray
-    overall_mask: np.ndarray
-    heading_mask: np.ndarray
-    front_mask: np.ndarray
-    restatement_mask: np.ndarray
+    masks: Masks
+    library: AuthorityTable  # every form that names one of its authorities
+    glossary: Glossary  # the field's terms, curated and mined from these reports
 
     @classmethod
-    def of(cls, gen: Generation) -> "_Served":
+    def of(cls, gen: Generation, settings: RankingSettings) -> "_Served":
         n = len(gen.chunks)
         report_of = np.zeros(n, dtype=np.int32)
         for i, r in enumerate(gen.reports):
@@ -82,42 +85,32 @@ class _Served:
         names: dict[str, str] = {}
         for k, r in zip(keys, gen.reports):
             names.setdefault(k, r.meta.local_authority or k.title())
-        lead = np.array([c.kind == FRONT and bool(_LEAD_LINE.match(c.text)) for c in gen.chunks], dtype=bool)
-        overall = np.array(
-            [c.kind in (JUDGEMENT, HEADING) and c.page == 1 and bool(_OVERALL_LINE.match(c.text)) for c in gen.chunks], dtype=bool
-        )
-        heading = np.array([c.kind == HEADING for c in gen.chunks], dtype=bool)
-        # Text printed in many reports (Ofsted's address, licence, "What needs to improve?")
-        # is boilerplate, whatever it shares with a question.
-        seen = Counter(c.text for c in gen.chunks)
-        boiler = np.array([seen[c.text] >= BOILERPLATE_REPORTS for c in gen.chunks], dtype=bool)
-        heading |= boiler
-        # Page furniture that survived cleaning ("© Crown copyright 2014") is as useless as front lines.
-        front = np.array([c.kind == FRONT or len(c.text.split()) < 5 for c in gen.chunks], dtype=bool)
-        restatement = np.array([bool(_RESTATEMENT_SECTION.match(c.section)) for c in gen.chunks], dtype=bool)
-        return cls(gen, gen.vectors(0, n), report_of, years, months, keys, names, lead, overall, heading, front, restatement)
+        masks = Masks.of(gen.chunks, settings.boilerplate_reports)
+        library = AuthorityTable.from_generation(gen)
+        return cls(gen, gen.vectors(0, n), report_of, years, months, keys, names, masks, library, glossary_of(gen))
 
 
-def authority_key(path: str, display: str) -> str:
-    """Filter key of a report's authority: its corpus folder ("80428_bedford") when
-    Ofsted-named, else the name the report gives itself."""
-    parts = path.split("/")
-    if len(parts) > 1 and (m := re.match(r"^\d+_(.+)$", parts[-2])):
-        return norm_name(m.group(1))
-    return norm_name(display)
+def glossary_of(gen: Generation) -> Glossary:
+    """The curated glossary plus the acronyms these reports define on first use."""
+    return Glossary.build(mine_acronyms(c.text for c in gen.chunks))
 
 
 class Searcher:
-    """Thread-safe: a re-index swaps the served generation in one assignment."""
+    """Question -> Answer over the serving generation.
 
-    def __init__(self, index_dir: Path, embedder: embed.Embedder | None = None):
+    Thread-safe: a re-index swaps the served generation in one assignment, and
+    each answer reads one generation from start to end.
+    """
+
+    def __init__(self, index_dir: Path, embedder: embed.Embedder | None = None, settings: RankingSettings = RankingSettings()):
         self.index_dir = Path(index_dir)
         self.embedder = embedder or embed.load_embedder(cache_dir=self.index_dir / "models")
+        self.settings = settings
         self._lock = threading.Lock()
         serving = load_serving(self.index_dir, expect_model=model_stamp(self.embedder))
         # A damaged newest generation is passed over; say so where the admin will look.
         self.warnings: list[str] = [f"index generation skipped: {w}" for w in serving.skipped]
-        self._served = _Served.of(serving.generation)
+        self._served = _Served.of(serving.generation, settings)
 
     @property
     def generation(self) -> Generation:
@@ -139,81 +132,80 @@ class Searcher:
                     # Keep answering from the generation we have rather than fail every question.
                     self.warnings.append(f"new index generation {name} not loaded: {exc}")
                     return False
-                self._served = _Served.of(gen)
+                self._served = _Served.of(gen, self.settings)
                 return True
         return False
 
     # -- retrieval ------------------------------------------------------------------
 
-    def understand(self, question: str) -> Understanding:
-        return understand(question, set(self._served.names))
+    def understand(self, question: str) -> Query:
+        """Read the question against this library's authorities (see query.understand)."""
+        s = self._served
+        return understand(question, s.library, s.glossary)
 
     def ask(
         self,
         question: str,
-        k: int = 5,
+        k: int = DEFAULT_K,
         filters: Filters | None = None,
         use_question: bool = True,
         mode: str = "hybrid",
     ) -> Answer:
+        """Understand `question` (unless `use_question` is False: then only `filters`
+        apply and every word is scored) and search for it."""
+        q = self.understand(question).with_filters(filters) if use_question else Query.plain(question, filters or Filters())
+        return self.search(q, k=k, mode=mode)
+
+    def search(self, q: Query, k: int = DEFAULT_K, mode: str = "hybrid") -> Answer:
+        """The ranked passages for an understood question: scope -> candidates ->
+        fuse -> penalise -> floor -> highlight. `mode` "dense" or "bm25" scores by
+        one signal alone (for benchmarks)."""
         s = self._served  # one generation for the whole answer, whatever reloads meanwhile
-        u = understand(question, set(s.names)) if use_question else Understanding(Filters())
-        f = merge(u.filters, filters)
-        notes: list[str] = []
-        report_ok = self._report_mask(s, f)
-        if not report_ok.any() and (f.year_from or f.year_to) and u.filters.year_from and not (filters and filters.year_from):
-            # No report that year for that authority: widen by a year either side, and say so.
-            wider = replace(f, year_from=(f.year_from or 0) - 1, year_to=(f.year_to or 9999) + 1)
-            if self._report_mask(s, wider).any():
-                notes.append(f"no report published in {f.year_from}-{f.year_to}; searched a year either side")
-                f = wider
-                report_ok = self._report_mask(s, f)
-        rows = np.flatnonzero(report_ok[s.report_of]) if len(s.report_of) else np.zeros(0, dtype=np.int64)
+        f, notes = self._scope(s, q)
+        answer = Answer(q.text, f, (), q.month, q.intent, tuple(notes), s.gen.name, s.names, also_searched=q.also)
+        if reason := not_in_library(q):
+            return replace(answer, abstained=reason, suggestions=("ask about an English local authority the library holds (see the Library tab)",))
+        rows = np.flatnonzero(self._report_mask(s, f)[s.report_of]) if len(s.report_of) else np.zeros(0, dtype=np.int64)
         if len(rows) == 0:
-            return Answer(question, f, (), u.month, u.intent, tuple(notes), s.gen.name, s.names)
-
-        # Words that became filters would only pull in every passage of that report
-        # (its header names the authority and year): score on the rest.
-        qtext = strip_words(question, u.matched) if use_question else question
-        qv = self.embedder.encode([qtext])[0]
-        dense = s.vectors[rows] @ qv
-        terms = keywords.terms(without_framing(qtext)) or keywords.terms(qtext)
-        bm = s.gen.bm25.get_scores(terms)[rows] if terms else np.zeros(len(rows), dtype=np.float32)
-
+            return answer
+        dense, bm, terms = self._signals(s, q, rows)
         if mode == "dense":
             score = dense.copy()
         elif mode == "bm25":
             score = bm.astype(np.float32)
         else:
-            cand = np.union1d(_top(dense, CANDIDATES), _top(bm, CANDIDATES))
-            score = np.full(len(rows), -np.inf, dtype=np.float32)
-            bm_max = max(float(bm.max()), MIN_BM25) if len(bm) else 1.0
-            score[cand] = dense[cand] + BM25_WEIGHT * bm[cand] / bm_max
-            score -= HEADING_PENALTY * s.heading_mask[rows]
-            if u.intent != LEAD_INSPECTOR:
-                score -= FRONT_PENALTY * s.front_mask[rows]
-            if not u.wants_actions:
-                score -= RESTATEMENT_PENALTY * s.restatement_mask[rows]
-            if u.intent == LEAD_INSPECTOR:
-                score += INTENT_BOOST * s.lead_mask[rows]
-            elif u.intent == OVERALL:
-                score += INTENT_BOOST * s.overall_mask[rows]
-            if u.month:
-                near = np.abs(s.month_of[s.report_of[rows]] - u.month) <= 2
-                score += MONTH_BOOST * near
-        if mode == "hybrid" and not u.intent:
-            # Show nothing rather than the least bad noise: a passage must share a
-            # word with the question, or be a close paraphrase of it.
-            relevant = (dense >= STRONG_DENSE) | ((dense >= MIN_DENSE) & (bm > 0))
-            score[~relevant] = -np.inf
-        order = np.argsort(-score, kind="stable")[:k]
+            score = fuse(dense, bm, self.settings)
+            score = penalise(score, s.masks.take(rows), q, _near_month(s, rows, q.month), self.settings)
+            if not q.intent:
+                score = apply_floor(score, dense, bm, self.settings)
         qterms = set(terms)
-        hits = []
-        for rank, j in enumerate(order, 1):
-            if not math.isfinite(float(score[j])):
-                break
-            hits.append(self._hit(s, int(rows[j]), rank, float(score[j]), qterms))
-        return Answer(question, f, tuple(hits), u.month, u.intent, tuple(notes), s.gen.name, s.names)
+        hits = [self._hit(s, int(rows[j]), rank, float(score[j]), qterms) for rank, j in enumerate(ranked(score, k), 1)]
+        return replace(answer, hits=tuple(hits))
+
+    def _scope(self, s: _Served, q: Query) -> tuple[Filters, list[str]]:
+        """The filters to apply: the question's, widened by a year either side when
+        no report matches years the question named (and says so)."""
+        f = q.filters
+        if q.years_asked and (f.year_from or f.year_to) and not self._report_mask(s, f).any():
+            wider = replace(f, year_from=(f.year_from or 0) - 1, year_to=(f.year_to or 9999) + 1)
+            if self._report_mask(s, wider).any():
+                return wider, [f"no report published in {f.year_from}-{f.year_to}; searched a year either side"]
+        return f, []
+
+    def _signals(self, s: _Served, q: Query, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Cosine and BM25 score of every row in scope, and the keyword terms used.
+
+        Words that became filters would only pull in every passage of that report
+        (its header names the authority and year): `search_text` leaves them out.
+        """
+        text = q.search_text
+        qv = self.embedder.encode([text])[0]
+        dense = s.vectors[rows] @ qv
+        terms = keywords.terms(without_framing(text)) or keywords.terms(text)
+        # The glossary's wording of the question ("return home interview") counts as the question's own.
+        terms += [t for phrase in q.also for t in keywords.terms(phrase) if t not in terms]
+        bm = s.gen.bm25.get_scores(terms)[rows] if terms else np.zeros(len(rows), dtype=np.float32)
+        return dense, bm, terms
 
     def _report_mask(self, s: _Served, f: Filters) -> np.ndarray:
         ok = np.ones(len(s.gen.reports), dtype=bool)
@@ -251,25 +243,74 @@ class Searcher:
             chunk_id=c.id,
         )
 
-    def best_per_report(self, question: str, authority: str, k_each: int = 1) -> list[Hit]:
+    def best_per_report(self, topic: str, authority: str, k_each: int = 1) -> list[Hit]:
         """The 'over time' view: the best passage from each of one authority's reports, oldest first."""
         s = self._served
         key = norm_name(authority) if authority not in s.names else authority
         out = []
         reports = sorted((r for r, kk in zip(s.gen.reports, s.key_of) if kk == key), key=lambda r: r.meta.published)
         for r in reports:
-            a = self.ask(question, k=k_each, filters=Filters(reports=(r.path,)), use_question=False)
-            out.extend(a.hits)
+            out.extend(self.search(Query.plain(topic, Filters(reports=(r.path,))), k=k_each).hits)
         return out
 
 
-def strip_words(question: str, words: tuple[str, ...]) -> str:
-    """The question without the authority names and years that became filters."""
-    out = " " + question + " "
-    for w in sorted(words, key=len, reverse=True):
-        out = re.sub(r"(?i)(?<![\w])" + r"[\W_]*".join(map(re.escape, w.split())) + r"(?![\w])", " ", out)
-    out = " ".join(out.split())
-    return out if len(out.split()) >= 2 else question
+# -- the ranking steps: small arrays in, arrays out ---------------------------------------
+
+
+def not_in_library(q: Query) -> str:
+    """Why the library cannot answer a question about a place it holds no report
+    for ("" when it can): quoting another council would look like an answer."""
+    if not q.places or q.filters.authorities or q.filters.reports:
+        return ""
+    names = ", ".join(dict.fromkeys(p.label for p in q.places))
+    return f"no report for {names} in this library"
+
+
+def fuse(dense: np.ndarray, bm: np.ndarray, st: RankingSettings) -> np.ndarray:
+    """Cosine plus weighted, max-normalised BM25 over the union of both signals' top
+    `candidates`; every other row scores -inf."""
+    cand = np.union1d(_top(dense, st.candidates), _top(bm, st.candidates))
+    score = np.full(len(dense), -np.inf, dtype=np.float32)
+    bm_max = max(float(bm.max()), st.min_bm25) if len(bm) else 1.0
+    score[cand] = dense[cand] + st.bm25_weight * bm[cand] / bm_max
+    return score
+
+
+def penalise(score: np.ndarray, m: Masks, q: Query, near_month: np.ndarray | None, st: RankingSettings) -> np.ndarray:
+    """Push down what is rarely the quotable answer (headings, boilerplate, front-page
+    lines, summary restatements) and lift what the question's intent asks for."""
+    score = score.copy()  # in place from here: the sums stay float32, as fused
+    score -= st.heading_penalty * m.heading
+    if q.intent != Intent.LEAD_INSPECTOR:
+        score -= st.front_penalty * m.front
+    if not q.wants_actions:
+        score -= st.restatement_penalty * m.restatement
+    if q.intent == Intent.LEAD_INSPECTOR:
+        score += st.intent_boost * m.lead
+    elif q.intent == Intent.OVERALL:
+        score += st.intent_boost * m.overall
+    if near_month is not None:
+        score += st.month_boost * near_month
+    return score
+
+
+def apply_floor(score: np.ndarray, dense: np.ndarray, bm: np.ndarray, st: RankingSettings) -> np.ndarray:
+    """Show nothing rather than the least bad noise: a passage must share a word with
+    the question, or be a close paraphrase of it."""
+    relevant = (dense >= st.strong_dense) | ((dense >= st.min_dense) & (bm > 0))
+    return np.where(relevant, score, -np.inf).astype(score.dtype)
+
+
+def ranked(score: np.ndarray, k: int) -> list[int]:
+    """Positions of the `k` best finite scores, best first (ties keep row order)."""
+    order = np.argsort(-score, kind="stable")[:k]
+    return [int(j) for j in order if math.isfinite(float(score[j]))]
+
+
+def _near_month(s: _Served, rows: np.ndarray, month: int | None) -> np.ndarray | None:
+    if not month:
+        return None
+    return np.abs(s.month_of[s.report_of[rows]] - month) <= 2
 
 
 def _top(x: np.ndarray, n: int) -> np.ndarray:

@@ -19,28 +19,38 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import conversation, ui_format
+from . import across as across_mod
+from . import audit, conversation, exports, fetch, ui_format
 from .answer import Answer
 from .embed import Embedder, load_embedder
 from .indexer import BuildSummary, Busy, build_index
-from .query import Filters, norm_name
+from .ingest import PDF_HEADER_WINDOW, pdf_header_offset
+from .query import Filters, Query, norm_name
 from .search import Searcher
-from .store import IndexError_, generations
+from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, clamp_k
+from .store import IndexError_, current_name, generations
+from .watch import Watcher
 
 MB = 1024 * 1024
+_FETCH_DEFAULTS = fetch.Options()
+# How often a running app reads CURRENT: a replica serves a new generation within this
+# plus the time to load it (bench/replicas.py).
+FOLLOW_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
-    corpus: Path = Path("corpus")
-    index: Path = Path("index")
+    corpus: Path = DEFAULT_CORPUS
+    index: Path = DEFAULT_INDEX
     model_cache: Path | None = None  # default: INDEX/models
     admin_password: str = ""  # empty: the Admin tab is disabled
     max_upload_bytes: int = 50 * MB
     queue_size: int = 64
     concurrency: int = 4
     build_workers: int = 1  # in-app re-index shares 2 cores with the chat
+    watch: bool = False  # re-index when files in the corpus folder change (app.py --watch)
+    fetch_options: fetch.Options = _FETCH_DEFAULTS  # the Admin tab's fetch (max_bytes follows max_upload_bytes)
 
     @property
     def models(self) -> Path:
@@ -70,7 +80,8 @@ def corpus_file(corpus: Path, index: Path, rel: str) -> Path | None:
         return None
     try:
         with real.open("rb") as fh:
-            if fh.read(5) != b"%PDF-":
+            # The rule ingestion reads PDFs by, so that what was indexed can be opened.
+            if pdf_header_offset(fh.read(PDF_HEADER_WINDOW)) is None:
                 return None  # e.g. an HTML error page saved as .pdf: never serve it as a page
     except OSError:
         return None
@@ -103,28 +114,31 @@ class Reindexer:
         self._running = threading.Lock()
         self.last: Job | None = None
 
-    def start(self) -> Job:
+    def start(self, who: str = audit.APP) -> Job:
+        """`who` goes in the audit log with the build's outcome."""
         if not self._running.acquire(blocking=False):
             raise Busy("a re-index is already running; try again when it finishes")
         job = Job()
         self.last = job
-        threading.Thread(target=self._run, args=(job,), name="reindex", daemon=True).start()
+        threading.Thread(target=self._run, args=(job, who), name="reindex", daemon=True).start()
         return job
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job, who: str) -> None:
+        s = self.settings
         try:
-            job.summary = build_index(
-                self.settings.corpus,
-                self.settings.index,
-                workers=self.settings.build_workers,
-                embedder=self.embedder,
-                progress=job.update,
-            )
+            before = current_name(s.index)
+            job.summary = build_index(s.corpus, s.index, workers=s.build_workers, embedder=self.embedder, progress=job.update)
             self.searcher.reload()
+            if not (who == audit.WATCH and job.summary.generation == before):  # a watch batch that changed nothing is no change
+                audit.record_build(s.index, s.corpus, who, job.summary)
         except Busy as exc:
             job.error = f"busy: {exc}"
         except Exception as exc:  # reported to the admin, who can act on it; the old generation keeps serving
             job.error = f"{type(exc).__name__}: {exc}"
+            try:
+                audit.record(s.index, who, audit.REINDEX, (), f"failed: {job.error}")
+            except OSError:
+                pass
         finally:
             self._running.release()
             job.finished.set()
@@ -150,26 +164,27 @@ class Service:
         self.searcher = searcher
         self.reindexer = Reindexer(settings, embedder, searcher)
         self.export_dir = Path(tempfile.mkdtemp(prefix="ofsted-assistant-exports-"))
+        self._fetching = threading.Lock()
+        self.fetch_job: FetchJob | None = None
+        self.watcher: Watcher | None = None  # when watching the corpus folder
 
     # chat ----------------------------------------------------------------------------
 
     def reply(self, question: str, ctx: conversation.Context, k: int) -> Reply:
-        names = self.searcher.authorities()
-        u = conversation.understand_question(question, set(names))
-        turn = conversation.next_turn(question, u, ctx)
-        answer = self.searcher.ask(turn.text, k=k, filters=turn.filters)
+        turn = conversation.next_turn(self.searcher.understand(question), ctx)
+        answer = self.searcher.search(turn.query, k=k)
         new_ctx = conversation.after_answer(turn.context, answer.filters)
         suggestions = () if answer.hits else self.suggestions(new_ctx, k)
-        searched = (turn.context.topic or turn.text) if turn.follow_up else question
+        searched = (turn.context.topic or turn.query.text) if turn.follow_up else question
         return Reply(answer, searched, new_ctx, ui_format.answer_markdown(answer, searched, suggestions))
 
     def rerun(self, ctx: conversation.Context, k: int) -> Reply:
         """Re-ask the conversation's topic with the filters as the user edited them."""
-        topic = ctx.topic or ""
-        answer = self.searcher.ask(topic, k=k, filters=ctx.filters) if topic else self._empty(ctx)
+        query = conversation.rerun(ctx)
+        answer = self.searcher.search(query, k=k) if query else self._empty(ctx)
         new_ctx = conversation.after_answer(ctx, answer.filters)
         suggestions = () if answer.hits else self.suggestions(new_ctx, k)
-        return Reply(answer, topic, new_ctx, ui_format.answer_markdown(answer, topic, suggestions))
+        return Reply(answer, ctx.topic, new_ctx, ui_format.answer_markdown(answer, ctx.topic, suggestions))
 
     def _empty(self, ctx: conversation.Context) -> Answer:
         return Answer("", ctx.filters, (), authority_names=self.searcher.authorities())
@@ -188,10 +203,10 @@ class Service:
             who = ", ".join(names.get(a, a) for a in f.authorities)
             probes.append((f"drop the authority filter ({who})", replace(f, authorities=())))
         for label, probe in probes:
-            if self.searcher.ask(topic, k=1, filters=probe, use_question=False).hits:
+            if self.searcher.search(Query.plain(topic, probe), k=1).hits:
                 out.append(label)
         if not out and len(probes) == 2:
-            if self.searcher.ask(topic, k=1, filters=Filters(), use_question=False).hits:
+            if self.searcher.search(Query.plain(topic), k=1).hits:
                 out.append("drop both the authority and the year filters")
         if not out:
             out.append("rephrase the question in the words a report would use")
@@ -206,10 +221,24 @@ class Service:
         md_path.write_text(ui_format.export_markdown(answer), encoding="utf-8")
         return csv_path, md_path
 
+    def _export_stamp(self) -> str:
+        self._prune_exports()
+        return time.strftime("%Y%m%d-%H%M%S") + f"-{time.perf_counter_ns() % 1_000_000:06d}"
+
+    def citation_files(self, cited: list[exports.CitedReport], name: str = "reports") -> tuple[Path, Path, Path]:
+        """BibTeX, RIS and CSL-JSON files of the cited reports, for citation managers."""
+        stamp = self._export_stamp()
+        out = []
+        for ext, text in (("bib", exports.bibtex(cited)), ("ris", exports.ris(cited)), ("json", exports.csl_json(cited))):
+            path = self.export_dir / f"{name}-{stamp}.{ext}"
+            path.write_text(text, encoding="utf-8")
+            out.append(path)
+        return out[0], out[1], out[2]
+
     def _prune_exports(self, keep_seconds: float = 3600) -> None:
         # Gradio copies a file when it is offered for download; ours are only needed until then.
         cutoff = time.time() - keep_seconds
-        for p in self.export_dir.glob("passages-*"):
+        for p in self.export_dir.glob("*"):
             try:
                 if p.stat().st_mtime < cutoff:
                     p.unlink()
@@ -222,8 +251,27 @@ class Service:
         explicit = None
         if authorities or year_from or year_to:
             explicit = Filters(tuple(norm_name(a) for a in authorities or ()), year_from or None, year_to or None)
-        k = max(1, min(int(k or 5), 50))
+        k = clamp_k(k)
         return self.searcher.ask(question, k=k, filters=explicit).to_json()
+
+    # across reports ----------------------------------------------------------------------
+
+    def across(self, question: str, filters: Filters | None = None, grades=(), per_report: int = 1) -> across_mod.AcrossAnswer:
+        """One best passage per report that discusses `question` (see across.py)."""
+        return across_mod.across(self.searcher, question, filters, tuple(grades or ()), per_report)
+
+    def across_json(self, question: str, authorities: list[str] | None = None, year_from: int | None = None,
+                    year_to: int | None = None, grades: list[str] | None = None, per_report: int = 1) -> dict:
+        explicit = None
+        if authorities or year_from or year_to:
+            explicit = Filters(tuple(norm_name(a) for a in authorities or ()), year_from or None, year_to or None)
+        return self.across(question, explicit, tuple(grades or ()), per_report).to_json()
+
+    def across_files(self, a: across_mod.AcrossAnswer) -> tuple[Path, Path, Path, Path]:
+        """The across table as CSV (one row per report), and its reports as BibTeX, RIS and CSL-JSON."""
+        csv_path = self.export_dir / f"across-{self._export_stamp()}.csv"
+        csv_path.write_text(exports.across_csv(a), encoding="utf-8")
+        return (csv_path, *self.citation_files(exports.across_cited(a), "across-reports"))
 
     # admin -----------------------------------------------------------------------------
 
@@ -243,7 +291,111 @@ class Service:
         job = self.reindexer.last
         if job and not job.finished.is_set():
             lines.append(f"Re-index running: {ui_format.escape_text(job.stage)} {job.done}/{job.total}.")
+        fj = self.fetch_job
+        if fj and not fj.finished.is_set():
+            lines.append(f"Fetch running: {fj.done}/{fj.total}.")
+        if self.watcher is not None:
+            lines.append("Watching the corpus folder: changes are re-indexed automatically."
+                         + (f" **Watching stopped:** {ui_format.escape_text(self.watcher.error)}" if self.watcher.error else ""))
+        lines[1:1] = [f"**Warning:** {ui_format.escape_text(w)}" for w in self.serving_warnings()]
         return "\n\n".join(lines)
+
+    def follow_index(self, every: float = FOLLOW_SECONDS) -> threading.Event:
+        """Serve each generation that becomes current, whoever built it (another replica
+        on the same index folder, the command line), without a restart. Set the
+        returned event to stop."""
+        stop = threading.Event()
+
+        def run() -> None:
+            passed_over = None  # a generation that would not load: retried only once CURRENT moves on
+            while not stop.wait(every):
+                name = current_name(self.settings.index)
+                if not name or name in (self.searcher.generation.name, passed_over):
+                    continue
+                try:
+                    self.searcher.reload()  # a load failure keeps the old generation and says so in its warnings
+                except Exception as exc:  # a bug must not stop the following; say it where the operator looks
+                    print(f"warning: index generation {name} not loaded: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                if self.searcher.generation.name != name and current_name(self.settings.index) == name:
+                    passed_over = name
+
+        threading.Thread(target=run, name="follow-index", daemon=True).start()
+        return stop
+
+    def serving_warnings(self) -> list[str]:
+        """Why an older generation is being served, while it is (and the audit log records it once)."""
+        if current_name(self.settings.index) in (None, self.searcher.generation.name):
+            return []
+        return audit.check_fallback(self.settings.index, self.searcher.generation.name, self.searcher.warnings, audit.APP)
+
+    def audit_markdown(self, n: int = 50) -> str:
+        return audit.markdown(audit.read(self.settings.index, n))
+
+    def add_uploads(self, paths: list[Path], who: str) -> tuple[list[str], list[str]]:
+        """Save each uploaded file (see save_upload) and record the batch; (saved paths, refusals)."""
+        saved, errors, refs = [], [], []
+        for p in paths:
+            try:
+                rel = self.save_upload(Path(p), Path(p).name)
+            except (ValueError, OSError) as exc:
+                errors.append(str(exc))
+                refs.append(audit.FileRef(Path(p).name, _sha_or_blank(Path(p)), f"refused: {exc}"))
+                continue
+            saved.append(rel)
+            refs.extend(audit.file_refs(self.settings.corpus, [rel], "added"))
+        if refs:
+            audit.record(self.settings.index, who, audit.UPLOAD, refs, f"{len(saved)} added, {len(errors)} refused")
+        return saved, errors
+
+    def start_fetch(self, entries: list[fetch.Entry], refused: list[fetch.Outcome], who: str) -> FetchJob:
+        """Fetch in the background, then re-index if anything arrived; one fetch at a time."""
+        if not self._fetching.acquire(blocking=False):
+            raise Busy("a fetch is already running; try again when it finishes")
+        job = FetchJob()
+        self.fetch_job = job
+        threading.Thread(target=self._fetch, args=(job, entries, refused, who), name="fetch", daemon=True).start()
+        return job
+
+    def _fetch(self, job: FetchJob, entries: list[fetch.Entry], refused: list[fetch.Outcome], who: str) -> None:
+        s = self.settings
+        try:
+            opts = replace(s.fetch_options, max_bytes=s.max_upload_bytes)
+            job.summary = fetch.fetch(entries, s.corpus, opts, progress=job.update, refused=refused)
+            changed = fetch.merge_manifest(s.corpus, entries, job.summary)
+            audit.record(s.index, who, audit.FETCH, fetch.file_refs(job.summary), fetch.outcome_text(job.summary))
+            if job.summary.of(fetch.FETCHED) or changed:
+                job.reindex = self._reindex_when_free(who)
+        except Exception as exc:  # noqa: BLE001 - reported to the admin; what landed stays
+            job.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._fetching.release()
+            job.finished.set()
+
+    def _reindex_when_free(self, who: str, tries: int = 120) -> Job | None:
+        """Start a re-index, waiting out one that is running (it may have missed our changes)."""
+        for _ in range(tries):
+            try:
+                job = self.reindexer.start(who)
+            except Busy:
+                running = self.reindexer.last
+                if running:
+                    running.finished.wait(60)
+                time.sleep(0.1)
+                continue
+            job.finished.wait()
+            if job.error.startswith("busy"):  # the index lock: a command-line build of the same index
+                time.sleep(1)
+                continue
+            return job
+        return None
+
+    def start_watch(self) -> Watcher:
+        def changed(rels: list[str]) -> None:
+            print(f"corpus changed ({len(rels)} file(s)); re-indexing", file=sys.stderr, flush=True)
+            self._reindex_when_free(audit.WATCH)
+
+        self.watcher = Watcher(self.settings.corpus, self.settings.index, changed).start()
+        return self.watcher
 
     def report_files(self) -> list[str]:
         gen = self.searcher.generation
@@ -275,7 +427,7 @@ class Service:
         os.replace(tmp, dest)
         return dest.relative_to(self.settings.corpus).as_posix()
 
-    def delete_file(self, rel: str) -> str:
+    def delete_file(self, rel: str, who: str = audit.APP) -> str:
         corpus = self.settings.corpus.resolve()
         if not rel or ".." in rel.split("/") or rel.startswith("/"):
             raise ValueError("choose a report to delete")
@@ -284,8 +436,33 @@ class Service:
             raise ValueError(f"{rel}: not in the corpus folder")
         if not (path.is_file() or path.is_symlink()):
             raise ValueError(f"{rel}: no such file")
+        sha = _sha_or_blank(path)
         path.unlink()
+        audit.record(self.settings.index, who, audit.DELETE, [audit.FileRef(rel, sha, "deleted")], "deleted")
         return rel
+
+
+def _sha_or_blank(path: Path) -> str:
+    from .ingest import sha256_file
+
+    try:
+        return sha256_file(path) if path.is_file() else ""
+    except OSError:
+        return ""
+
+
+@dataclass
+class FetchJob:
+    stage: str = "starting"
+    done: int = 0
+    total: int = 0
+    summary: fetch.FetchSummary | None = None
+    reindex: Job | None = None  # the re-index that followed, if anything arrived
+    error: str = ""
+    finished: threading.Event = field(default_factory=threading.Event)
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        self.stage, self.done, self.total = stage, done, total
 
 
 # --- startup --------------------------------------------------------------------------
@@ -333,5 +510,12 @@ def start_service(settings: Settings, embedder: Embedder | None = None) -> Servi
         summary = build_index(settings.corpus, settings.index, embedder=embedder, progress=_terminal_progress())
         for line in summary.lines():
             print(line, file=sys.stderr, flush=True)
+        audit.record_build(settings.index, settings.corpus, audit.APP, summary)
         searcher = Searcher(settings.index, embedder=embedder)
-    return Service(settings, embedder, searcher)
+    service = Service(settings, embedder, searcher)
+    service.follow_index()  # replicas on one index folder each pick up a re-index by any of them
+    for line in service.serving_warnings():
+        print(f"warning: {line}", file=sys.stderr, flush=True)
+    if settings.watch:
+        service.start_watch()
+    return service

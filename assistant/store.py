@@ -18,7 +18,8 @@ A generation folder:
                       report hash and context header are derived on load from the
                       report line (chunking.chunk_id, chunking.header_from).
     failures.jsonl    path, reason
-    dense.faiss       the passages' vectors (fp16 scalar quantiser, inner product)
+    dense.faiss       the passages' vectors (fp16 scalar quantiser, inner product): flat,
+                      or from ann.IVF_FROM passages an IVF index of the same fp16 vectors
     bm25/             the bm25s keyword index (numpy arrays and JSON)
     terms/            the passages' stemmed terms that bm25/ was built from:
                       vocab.json (sorted terms), ids.npy (term ids, uint16 or
@@ -46,15 +47,19 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import keywords
+from . import ann, embed, keywords
 from .chunking import CHUNKING_VERSION, Chunk, chunk_id, header_from
-from .document import IngestFailure, ReportMeta
+from .document import IngestFailure, Judgement, ReportMeta
 from .keywords import TermTable
+
+if TYPE_CHECKING:
+    from .embed import Embedder
 
 FORMAT = "ofsted-assistant-index"
 # 2: vectors stored as fp16 (halves the index; cosines unchanged to ~1e-3).
@@ -87,10 +92,18 @@ class ReportEntry:
 
 @dataclass(frozen=True)
 class ModelStamp:
+    """The model an index was built with: a search must embed questions with the same one."""
+
     name: str
     dim: int
     weights_sha256: str
     backend: str
+
+
+def model_stamp(embedder: "Embedder") -> ModelStamp:
+    """The stamp of a loaded embedder (here, so the build and the search side both reach it)."""
+    i = embedder.info
+    return ModelStamp(i.name, i.dim, i.weights_sha256, i.backend)
 
 
 @dataclass
@@ -158,7 +171,7 @@ def encode_chunks(entry: ReportEntry, chunks: Sequence[Chunk]) -> bytes:
         if c.sha256 != entry.sha256 or c.header != h or c.id != chunk_id(entry.sha256, c.paragraph, c.part):
             raise ValueError(f"{entry.path}: passage {c.id} does not match its report entry")
         rows.append({"paragraph": c.paragraph, "part": c.part, "page": c.page, "number": c.number,
-                     "section": c.section, "kind": c.kind, "text": c.text})
+                     "section": c.section, "kind": c.kind, "judgement": c.judgement, "grade": c.grade, "text": c.text})
     return _jsonl(rows)
 
 
@@ -173,7 +186,9 @@ def _decode_chunks(reports: list[ReportEntry], rows: list[dict]) -> list[Chunk]:
             h = header(section)
             paragraph, part = d["paragraph"], d["part"]
             chunks.append(
-                Chunk(chunk_id(sha, paragraph, part), sha, paragraph, part, d["text"], h, d["page"], d["number"], section, d["kind"])
+                Chunk(chunk_id(sha, paragraph, part), sha, paragraph, part, d["text"], h, d["page"], d["number"], section, d["kind"],
+                      # Rows written before chunking 6 have no judgement: read as none.
+                      judgement=d.get("judgement", ""), grade=d.get("grade", ""))
             )
     return chunks
 
@@ -295,72 +310,115 @@ def write_generation(
     passages: Passages,
     corpus: str,
 ) -> str:
-    """Write a complete new generation and make it current. Returns its name."""
-    import faiss
+    """Write a complete new generation and make it current; returns its name.
 
+    Every file is written and fsynced in a hidden temporary folder, which is
+    renamed into place whole; only then is CURRENT replaced (atomically), so a
+    reader or a crash sees the old generation or the new one, never a part.
+    """
     _check_layout(reports, len(passages))
     gens = index_dir / "generations"
     gens.mkdir(parents=True, exist_ok=True)
-    # Microseconds, not a per-process counter: names must sort in creation order,
-    # since pruning and fallback take the newest by name, and builds can finish
-    # within the same second.
-    now = time.time()
-    name = time.strftime("%Y%m%dT%H%M%S", time.localtime(now)) + f".{int(now * 1e6) % 10**6:06d}-{os.getpid()}"
+    name = _new_name()
     tmp = gens / f".tmp-{name}"
     tmp.mkdir()
-    files: dict[str, str] = {}
-
-    def put(rel: str, data: bytes | np.ndarray) -> None:
-        # Hashed from memory as written, not read back.
-        _write(tmp / rel, data)
-        files[rel] = hashlib.sha256(data).hexdigest()
-
     try:
-        put("reports.jsonl", _jsonl(_report_row(r) for r in reports))
-        put("chunks.jsonl", passages.rows.data)
-        put("failures.jsonl", _jsonl({"path": f.path, "reason": f.reason} for f in failures))
-        index = faiss.IndexScalarQuantizer(model.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
-        if len(passages):
-            index.add(np.ascontiguousarray(passages.vectors, dtype="float32"))
-        put("dense.faiss", faiss.serialize_index(index))  # a uint8 array: written and hashed without a copy
-        terms = passages.terms
-        (tmp / "terms").mkdir()
-        put("terms/vocab.json", json.dumps(list(terms.vocab), ensure_ascii=False).encode("utf-8"))
-        put("terms/ids.npy", _npy(terms.ids))
-        put("terms/offsets.npy", _npy(terms.offsets))
-        _fsync_dir(tmp / "terms")
-        keywords.bm25_index(terms).save(str(tmp / "bm25"))
-        for p in sorted((tmp / "bm25").iterdir()):
-            # bm25s writes these itself: hash what landed, and make it durable.
-            files[f"bm25/{p.name}"] = _sha(p)
-            with p.open("rb") as fh:
-                os.fsync(fh.fileno())
-        _fsync_dir(tmp / "bm25")
-        manifest = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "generation": name,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "corpus": corpus,
-            "model": asdict(model),
-            "chunking": {"version": CHUNKING_VERSION, "max_tokens": 256},
-            "counts": {"reports": len(reports), "chunks": len(passages), "failures": len(failures)},
-            "files": dict(sorted(files.items())),
-        }
-        manifest["checksum"] = _manifest_digest(manifest)
-        _write(tmp / "manifest.json", json.dumps(manifest, indent=1).encode())
-        _fsync_dir(tmp)
-        os.replace(tmp, gens / name)
-        _fsync_dir(gens)
-        cur_tmp = index_dir / f".CURRENT.{name}"
-        _write(cur_tmp, name.encode())
-        os.replace(cur_tmp, index_dir / "CURRENT")
-        _fsync_dir(index_dir)
+        out = _Files(tmp)
+        _put_rows(out, reports, failures, passages)
+        _put_dense(out, model, passages.vectors)
+        _put_terms(out, passages.terms)
+        _put_bm25(out, passages.terms)
+        _put_manifest(out, name, corpus, model, {"reports": len(reports), "chunks": len(passages), "failures": len(failures)})
+        _publish(index_dir, tmp, name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _prune(index_dir, keep=name)
     return name
+
+
+def _new_name() -> str:
+    # Microseconds, not a per-process counter: names must sort in creation order,
+    # since pruning and fallback take the newest by name, and builds can finish
+    # within the same second.
+    now = time.time()
+    return time.strftime("%Y%m%dT%H%M%S", time.localtime(now)) + f".{int(now * 1e6) % 10**6:06d}-{os.getpid()}"
+
+
+class _Files:
+    """A generation's folder being written: every file durable, its digest noted for the manifest."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.digests: dict[str, str] = {}
+
+    def put(self, rel: str, data: bytes | np.ndarray) -> None:
+        # Hashed from memory as written, not read back.
+        _write(self.folder / rel, data)
+        self.digests[rel] = hashlib.sha256(data).hexdigest()
+
+    def adopt(self, sub: str) -> None:
+        """Files another library wrote into `sub`/: hash what landed, and make it durable."""
+        for p in sorted((self.folder / sub).iterdir()):
+            self.digests[f"{sub}/{p.name}"] = _sha(p)
+            with p.open("rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_dir(self.folder / sub)
+
+
+def _put_rows(out: _Files, reports: list[ReportEntry], failures: list[IngestFailure], passages: Passages) -> None:
+    out.put("reports.jsonl", _jsonl(_report_row(r) for r in reports))
+    out.put("chunks.jsonl", passages.rows.data)
+    out.put("failures.jsonl", _jsonl({"path": f.path, "reason": f.reason} for f in failures))
+
+
+def _put_dense(out: _Files, model: ModelStamp, vectors: np.ndarray) -> None:
+    import faiss
+
+    index = ann.build(vectors, model.dim)  # flat below ann.IVF_FROM passages, IVF from there
+    out.put("dense.faiss", faiss.serialize_index(index))  # a uint8 array: written and hashed without a copy
+
+
+def _put_terms(out: _Files, terms: TermTable) -> None:
+    (out.folder / "terms").mkdir()
+    out.put("terms/vocab.json", json.dumps(list(terms.vocab), ensure_ascii=False).encode("utf-8"))
+    out.put("terms/ids.npy", _npy(terms.ids))
+    out.put("terms/offsets.npy", _npy(terms.offsets))
+    _fsync_dir(out.folder / "terms")
+
+
+def _put_bm25(out: _Files, terms: TermTable) -> None:
+    keywords.bm25_index(terms).save(str(out.folder / "bm25"))
+    out.adopt("bm25")  # bm25s writes its own files
+
+
+def _put_manifest(out: _Files, name: str, corpus: str, model: ModelStamp, counts: dict[str, int]) -> None:
+    manifest = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "generation": name,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "corpus": corpus,
+        "model": asdict(model),
+        # The window chunking fitted passages to: the embedder's, read when written.
+        "chunking": {"version": CHUNKING_VERSION, "max_tokens": embed.MAX_TOKENS},
+        "counts": counts,
+        "files": dict(sorted(out.digests.items())),
+    }
+    manifest["checksum"] = _manifest_digest(manifest)
+    _write(out.folder / "manifest.json", json.dumps(manifest, indent=1).encode())
+    _fsync_dir(out.folder)
+
+
+def _publish(index_dir: Path, tmp: Path, name: str) -> None:
+    """The finished folder into place, then CURRENT pointed at it: each step one atomic rename."""
+    gens = index_dir / "generations"
+    os.replace(tmp, gens / name)
+    _fsync_dir(gens)
+    cur_tmp = index_dir / f".CURRENT.{name}"
+    _write(cur_tmp, name.encode())
+    os.replace(cur_tmp, index_dir / "CURRENT")
+    _fsync_dir(index_dir)
 
 
 def _prune(index_dir: Path, keep: str) -> None:
@@ -418,6 +476,8 @@ class Checked:
         blobs = self._take()
         with _unreadable(self.path):
             rows = _parse_jsonl(blobs["chunks.jsonl"])
+            if not all(type(d) is dict for d in rows):
+                raise ValueError("chunks.jsonl: a row is not an object")
             _check_layout(self.reports, len(rows))
             chunks = _decode_chunks(self.reports, rows)
             dense = faiss.deserialize_index(np.frombuffer(blobs["dense.faiss"], dtype=np.uint8))
@@ -447,13 +507,43 @@ class Checked:
 
 @contextmanager
 def _unreadable(path: Path) -> Iterator[None]:
-    """Files that passed their checksums but do not parse: an IndexError_ all the same."""
+    """Files that passed their checksums but do not parse: an IndexError_ all the same.
+
+    Only the errors malformed data raises (JSON and numpy raise ValueError, a
+    missing field KeyError, FAISS RuntimeError, a file OSError); rows of the
+    wrong shape are turned into ValueError where they are read (`_record`). A
+    TypeError or AttributeError here is a bug in this code and surfaces as one.
+    """
     try:
         yield
     except IndexError_:
         raise
-    except (ValueError, TypeError, KeyError, RuntimeError, AttributeError) as exc:
-        raise IndexError_(f"{path}: unreadable index data ({exc})") from None
+    except (ValueError, KeyError, RuntimeError, OSError) as exc:
+        raise IndexError_(f"{path}: unreadable index data ({exc})") from exc
+
+
+def _record(cls, d: object, what: str):
+    """A dataclass from one stored row, whose fields must be the class's own."""
+    names = {f.name for f in fields(cls)}
+    required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+    if not isinstance(d, dict) or not required <= d.keys() <= names:
+        raise ValueError(f"{what}: a row is not a {cls.__name__} ({str(d)[:80]})")
+    return cls(**d)
+
+
+def _meta(d: object) -> ReportMeta:
+    if isinstance(d, dict) and "judgements" in d:
+        js = d["judgements"]
+        if not isinstance(js, list):
+            raise ValueError("reports.jsonl: judgements is not a list")
+        d = dict(d, judgements=tuple(_record(Judgement, j, "reports.jsonl") for j in js))
+    return _record(ReportMeta, d, "reports.jsonl")
+
+
+def _report_entry(d: object) -> ReportEntry:
+    if not isinstance(d, dict):
+        raise ValueError(f"reports.jsonl: a row is not an object ({str(d)[:80]})")
+    return _record(ReportEntry, dict(d, meta=_meta(d.get("meta"))), "reports.jsonl")
 
 
 def _terms(blobs: dict[str, bytes]) -> TermTable:
@@ -493,14 +583,16 @@ def check_generation(index_dir: Path, name: str | None = None, expect_model: Mod
         )
     if not {"files", "counts", "model"} <= manifest.keys():
         raise IndexError_(f"{mpath}: corrupt (entries missing)")
+    if not (isinstance(manifest["files"], dict) and isinstance(manifest["counts"], dict) and isinstance(manifest["model"], dict)):
+        raise IndexError_(f"{mpath}: corrupt (entries of the wrong type)")
     # Checked after the format: another version may seal its manifest differently.
     # Manifests written before the checksum was added have none; they are still checked file by file.
     if "checksum" in manifest and manifest["checksum"] != _manifest_digest(manifest):
         raise IndexError_(f"{mpath}: checksum mismatch (corrupted)")
     try:
-        model = ModelStamp(**manifest["model"])
-    except TypeError:
-        raise IndexError_(f"{mpath}: corrupt (bad model entry)") from None
+        model = _record(ModelStamp, manifest["model"], "manifest.json")
+    except ValueError as exc:
+        raise IndexError_(f"{mpath}: corrupt (bad model entry)") from exc
     if expect_model and (model.name, model.weights_sha256, model.dim) != (expect_model.name, expect_model.weights_sha256, expect_model.dim):
         raise IndexError_(
             f"{mpath}: built with {model.name} ({model.weights_sha256[:12]}), but this installation has "
@@ -520,11 +612,8 @@ def check_generation(index_dir: Path, name: str | None = None, expect_model: Mod
             blobs[rel] = data
     counts = manifest["counts"]
     with _unreadable(path):
-        reports = []
-        for d in _parse_jsonl(blobs.pop("reports.jsonl")):
-            d["meta"] = ReportMeta.from_json(d["meta"])
-            reports.append(ReportEntry(**d))
-        failures = [IngestFailure(**d) for d in _parse_jsonl(blobs.pop("failures.jsonl"))]
+        reports = [_report_entry(d) for d in _parse_jsonl(blobs.pop("reports.jsonl"))]
+        failures = [_record(IngestFailure, d, "failures.jsonl") for d in _parse_jsonl(blobs.pop("failures.jsonl"))]
         if len(reports) != counts["reports"]:
             raise IndexError_(f"{path}: counts do not match the manifest")
     return Checked(

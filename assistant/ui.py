@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 # Before gradio is imported: it reads this at import time.
@@ -13,9 +14,11 @@ import gradio as gr  # noqa: E402
 from fastapi import FastAPI, HTTPException  # noqa: E402
 from fastapi.responses import FileResponse  # noqa: E402
 
-from . import conversation, library, ui_format  # noqa: E402
+from . import across as across_mod  # noqa: E402
+from . import audit, conversation, exports, fetch, library, ui_format  # noqa: E402
 from .indexer import Busy  # noqa: E402
 from .service import Service, Settings, corpus_file, start_service  # noqa: E402
+from .settings import DEFAULT_K, MAX_K  # noqa: E402
 
 
 def add_report_route(app: FastAPI, settings: Settings) -> None:
@@ -51,6 +54,8 @@ def _filters(authorities: list[str] | None, year_from: float | None, year_to: fl
 
 
 def build_blocks(service: Service) -> gr.Blocks:
+    """The app's page: the Ask tab (chat, filters, over time), Library and Admin, and the `ask` API."""
+
     def authority_choices() -> list[tuple[str, str]]:
         return sorted(((name, key) for key, name in service.searcher.authorities().items()), key=lambda c: c[0].lower())
 
@@ -59,55 +64,11 @@ def build_blocks(service: Service) -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
-                with gr.Row():
-                    with gr.Column(scale=3):
-                        chat = gr.Chatbot(
-                            label="Answers",
-                            height=600,
-                            latex_delimiters=[],
-                            sanitize_html=True,
-                            render_markdown=True,
-                            allow_tags=False,
-                            feedback_options=None,
-                            buttons=["copy"],
-                            elem_id="chat",
-                        )
-                        question = gr.Textbox(
-                            label="Question",
-                            placeholder="e.g. Bedford 2017: how effective was the MASH?",
-                            elem_id="question",
-                            max_length=1000,
-                            autofocus=True,
-                        )
-                        with gr.Row():
-                            new_topic = gr.Button("New topic", elem_id="new-topic")
-                            csv_btn = gr.DownloadButton("Export passages (CSV)", visible=False, elem_id="export-csv")
-                            md_btn = gr.DownloadButton("Export passages (Markdown)", visible=False, elem_id="export-md")
-                    with gr.Column(scale=1):
-                        gr.Markdown("### Searched with")
-                        auth = gr.Dropdown(choices=authority_choices(), value=[], multiselect=True, label="Local authority", elem_id="f-authority")
-                        with gr.Row():
-                            y_from = gr.Number(label="From year", precision=0, value=None, elem_id="f-from")
-                            y_to = gr.Number(label="To year", precision=0, value=None, elem_id="f-to")
-                        k = gr.Slider(1, 20, value=5, step=1, label="Number of passages", elem_id="f-k")
-                        apply_btn = gr.Button("Search again with these filters", elem_id="apply")
-                        gr.Markdown("### Over time")
-                        ot_auth = gr.Dropdown(choices=authority_choices(), value=None, label="Authority", elem_id="ot-authority")
-                        ot_btn = gr.Button("Best passage from each of its reports", elem_id="over-time")
-                over_time = gr.Markdown(latex_delimiters=[], elem_id="over-time-view")
-
+                ask_tab = _ask_tab(authority_choices)
+            with gr.Tab("Across all reports", id="across"):
+                _across_tab(service)
             with gr.Tab("Library", id="library"):
-                lib = gr.Dataframe(
-                    value=library.table(service.searcher.generation),
-                    headers=list(library.HEADERS),
-                    interactive=False,
-                    show_search="search",
-                    wrap=True,
-                    max_height=700,
-                    column_widths=["9%", "7%", "17%", "8%", "4%", "5%", "8%", "16%", "8%", "8%", "10%"],
-                    elem_id="library",
-                )
-
+                lib = _library_tab(service)
             with gr.Tab("Admin", id="admin"):
                 if not service.settings.admin_password:
                     gr.Markdown(
@@ -115,81 +76,295 @@ def build_blocks(service: Service) -> gr.Blocks:
                         "`ASSISTANT_ADMIN_PASSWORD` to a password of your choice and restart the app "
                         "(`ASSISTANT_ADMIN_PASSWORD=... python app.py`)."
                     )
-                    admin = None
                 else:
-                    admin = _admin_panel(service, lib, authority_choices)
+                    _admin_panel(service, lib, authority_choices)
 
-        # --- chat events ---------------------------------------------------------------
-
-        def show(reply, history, q_shown):
-            f = reply.context.filters
-            csv_path, md_path = service.export_files(reply.answer)
-            history = list(history or []) + ([{"role": "user", "content": q_shown}] if q_shown else [])
-            history.append({"role": "assistant", "content": reply.markdown})
-            choices = authority_choices()
-            return (
-                "",
-                history,
-                reply.context,
-                gr.update(choices=choices, value=list(f.authorities)),
-                f.year_from,
-                f.year_to,
-                gr.update(value=str(csv_path), visible=bool(reply.answer.hits)),
-                gr.update(value=str(md_path), visible=bool(reply.answer.hits)),
-                gr.update(choices=choices, value=f.authorities[0] if f.authorities else None),
-            )
-
-        outputs = [question, chat, ctx_state, auth, y_from, y_to, csv_btn, md_btn, ot_auth]
-
-        def on_ask(q, history, ctx, authorities, yf, yt, kk):
-            q = (q or "").strip()
-            if not q:
-                return (gr.update(),) * len(outputs)
-            ctx = conversation.with_filters(ctx, _filters(authorities, yf, yt))
-            reply = service.reply(q, ctx, int(kk or 5))
-            return show(reply, history, ui_format.escape_text(q))
-
-        def on_apply(history, ctx, authorities, yf, yt, kk):
-            ctx = conversation.with_filters(ctx, _filters(authorities, yf, yt))
-            if not ctx.topic:
-                return (gr.update(),) * len(outputs)
-            reply = service.rerun(ctx, int(kk or 5))
-            return show(reply, history, "")
-
-        def on_new_topic():
-            return ("", [], conversation.Context(), gr.update(value=[]), None, None,
-                    gr.update(visible=False), gr.update(visible=False), gr.update(value=None), "")
-
-        def on_over_time(ctx, key):
-            if not ctx.topic:
-                return "Ask a question first; the over-time view follows its topic."
-            if not key:
-                return "Choose an authority."
-            names = service.searcher.authorities()
-            hits = service.searcher.best_per_report(ctx.topic, key)
-            return ui_format.over_time_markdown(hits, names.get(key, key), ctx.topic)
-
-        inputs = [chat, ctx_state, auth, y_from, y_to, k]
-        question.submit(on_ask, [question] + inputs, outputs, api_visibility=PRIVATE)
-        apply_btn.click(on_apply, inputs, outputs, api_visibility=PRIVATE)
-        new_topic.click(on_new_topic, None, outputs + [over_time], api_visibility=PRIVATE)
-        ot_btn.click(on_over_time, [ctx_state, ot_auth], over_time, api_visibility=PRIVATE)
+        _wire_chat(service, ask_tab, ctx_state, authority_choices)
+        _wire_over_time(service, ask_tab, ctx_state)
 
         def on_load():
             choices = authority_choices()
             return library.table(service.searcher.generation), gr.update(choices=choices), gr.update(choices=choices)
 
-        demo.load(on_load, None, [lib, auth, ot_auth], api_visibility=PRIVATE)
-
-        # --- the public API ----------------------------------------------------------
-
-        def ask(question: str, authorities: list[str] | None = None, year_from: int | None = None,
-                year_to: int | None = None, k: int = 5) -> dict:
-            """Verbatim passages answering `question`: the JSON of `python -m assistant ask --json`."""
-            return service.ask_json(question, authorities, year_from, year_to, k)
-
-        gr.api(ask, api_name="ask")
+        demo.load(on_load, None, [lib, ask_tab.auth, ask_tab.ot_auth], api_visibility=PRIVATE)
+        _add_api(service)
     return demo
+
+
+@dataclass(frozen=True)
+class _AskTab:
+    """The Ask tab's components that its events read or write."""
+
+    chat: gr.Chatbot
+    question: gr.Textbox
+    new_topic: gr.Button
+    csv_btn: gr.DownloadButton
+    md_btn: gr.DownloadButton
+    auth: gr.Dropdown
+    y_from: gr.Number
+    y_to: gr.Number
+    k: gr.Slider
+    apply_btn: gr.Button
+    ot_auth: gr.Dropdown
+    ot_btn: gr.Button
+    over_time: gr.Markdown
+    order: gr.Radio  # report groups by best passage or by date
+    cite_btns: tuple[gr.DownloadButton, ...]  # BibTeX, RIS, CSL-JSON of the cited reports
+    ot_chart: gr.BarPlot
+
+
+def _ask_tab(authority_choices) -> _AskTab:
+    """Chat on the left; the filters it searched with and the over-time controls on the right."""
+    with gr.Row():
+        with gr.Column(scale=3):
+            chat = gr.Chatbot(
+                label="Answers",
+                height=600,
+                latex_delimiters=[],
+                sanitize_html=True,
+                render_markdown=True,
+                allow_tags=False,
+                feedback_options=None,
+                buttons=["copy"],
+                elem_id="chat",
+            )
+            question = gr.Textbox(
+                label="Question",
+                placeholder="e.g. Bedford 2017: how effective was the MASH?",
+                elem_id="question",
+                max_length=1000,
+                autofocus=True,
+            )
+            with gr.Row():
+                new_topic = gr.Button("New topic", elem_id="new-topic")
+                csv_btn = gr.DownloadButton("Export passages (CSV)", visible=False, elem_id="export-csv")
+                md_btn = gr.DownloadButton("Export passages (Markdown)", visible=False, elem_id="export-md")
+            with gr.Row():
+                order = gr.Radio([("Best passage first", ui_format.RELEVANCE), ("Newest report first", ui_format.DATE)],
+                                 value=ui_format.RELEVANCE, label="Order of reports", elem_id="order")
+                cite_btns = tuple(
+                    gr.DownloadButton(f"Cited reports ({name})", visible=False, elem_id=f"export-{eid}")
+                    for name, eid in (("BibTeX", "bib"), ("RIS", "ris"), ("CSL-JSON", "csl"))
+                )
+        with gr.Column(scale=1):
+            gr.Markdown("### Searched with")
+            auth = gr.Dropdown(choices=authority_choices(), value=[], multiselect=True, label="Local authority", elem_id="f-authority")
+            with gr.Row():
+                y_from = gr.Number(label="From year", precision=0, value=None, elem_id="f-from")
+                y_to = gr.Number(label="To year", precision=0, value=None, elem_id="f-to")
+            k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Number of passages", elem_id="f-k")
+            apply_btn = gr.Button("Search again with these filters", elem_id="apply")
+            gr.Markdown("### Over time")
+            ot_auth = gr.Dropdown(choices=authority_choices(), value=None, label="Authority", elem_id="ot-authority")
+            ot_btn = gr.Button("Best passage from each of its reports", elem_id="over-time")
+    ot_chart = gr.BarPlot(
+        value=ui_format.chart_frame(()), x="year", y="reports", color="grade", color_map=ui_format.GRADE_COLOURS,
+        title="Its reports by year and grade of the judgement the best passage sits under",
+        x_title="Year published", y_title="Reports", color_title="Grade", height=260, visible=False, elem_id="over-time-chart",
+    )
+    over_time = gr.Markdown(latex_delimiters=[], elem_id="over-time-view")
+    return _AskTab(chat, question, new_topic, csv_btn, md_btn, auth, y_from, y_to, k, apply_btn, ot_auth, ot_btn, over_time,
+                   order, cite_btns, ot_chart)
+
+
+def _library_tab(service: Service) -> gr.Dataframe:
+    """Every report of the serving generation, indexed or failed (library.rows)."""
+    return gr.Dataframe(
+        value=library.table(service.searcher.generation),
+        headers=list(library.HEADERS),
+        interactive=False,
+        show_search="search",
+        wrap=True,
+        max_height=700,
+        column_widths=["9%", "7%", "17%", "8%", "4%", "5%", "8%", "16%", "8%", "8%", "10%"],
+        elem_id="library",
+    )
+
+
+def _wire_chat(service: Service, t: _AskTab, ctx_state: gr.State, authority_choices) -> None:
+    """Ask, search again with edited filters, start a new topic."""
+
+    last = gr.State(None)  # the last Reply, re-rendered when the order changes
+
+    def rendered(reply, order):
+        if order == ui_format.RELEVANCE or not reply.answer.hits:
+            return reply.markdown
+        return ui_format.answer_markdown(reply.answer, reply.searched_text, (), order)
+
+    def show(reply, history, q_shown, order):
+        f = reply.context.filters
+        csv_path, md_path = service.export_files(reply.answer)
+        cite_paths = service.citation_files(exports.cited_reports(reply.answer.hits))
+        history = list(history or []) + ([{"role": "user", "content": q_shown}] if q_shown else [])
+        history.append({"role": "assistant", "content": rendered(reply, order)})
+        choices = authority_choices()
+        return (
+            reply,
+            *(gr.update(value=str(p), visible=bool(reply.answer.hits)) for p in cite_paths),
+            "",
+            history,
+            reply.context,
+            gr.update(choices=choices, value=list(f.authorities)),
+            f.year_from,
+            f.year_to,
+            gr.update(value=str(csv_path), visible=bool(reply.answer.hits)),
+            gr.update(value=str(md_path), visible=bool(reply.answer.hits)),
+            gr.update(choices=choices, value=f.authorities[0] if f.authorities else None),
+        )
+
+    outputs = [last, *t.cite_btns, t.question, t.chat, ctx_state, t.auth, t.y_from, t.y_to, t.csv_btn, t.md_btn, t.ot_auth]
+
+    def on_ask(q, history, ctx, authorities, yf, yt, kk, order):
+        q = (q or "").strip()
+        if not q:
+            return (gr.update(),) * len(outputs)
+        ctx = conversation.with_filters(ctx, _filters(authorities, yf, yt))
+        reply = service.reply(q, ctx, int(kk or 5))
+        return show(reply, history, ui_format.escape_text(q), order)
+
+    def on_apply(history, ctx, authorities, yf, yt, kk, order):
+        ctx = conversation.with_filters(ctx, _filters(authorities, yf, yt))
+        if not ctx.topic:
+            return (gr.update(),) * len(outputs)
+        reply = service.rerun(ctx, int(kk or 5))
+        return show(reply, history, "", order)
+
+    def on_new_topic():
+        hidden = gr.update(visible=False)
+        return (None, hidden, hidden, hidden, "", [], conversation.Context(), gr.update(value=[]), None, None,
+                hidden, hidden, gr.update(value=None), "", gr.update(visible=False))
+
+    def on_order(reply, history, order):
+        # The latest answer is shown again in the new order; earlier ones keep theirs.
+        history = list(history or [])
+        if reply is None or not history or history[-1].get("role") != "assistant":
+            return gr.update()
+        history[-1] = {"role": "assistant", "content": rendered(reply, order)}
+        return history
+
+    inputs = [t.chat, ctx_state, t.auth, t.y_from, t.y_to, t.k, t.order]
+    t.question.submit(on_ask, [t.question] + inputs, outputs, api_visibility=PRIVATE)
+    t.apply_btn.click(on_apply, inputs, outputs, api_visibility=PRIVATE)
+    t.new_topic.click(on_new_topic, None, outputs + [t.over_time, t.ot_chart], api_visibility=PRIVATE)
+    t.order.change(on_order, [last, t.chat, t.order], t.chat, api_visibility=PRIVATE)
+
+
+def _wire_over_time(service: Service, t: _AskTab, ctx_state: gr.State) -> None:
+    """One authority's best passage per report, on the chat's current topic."""
+
+    def on_over_time(ctx, key):
+        if not ctx.topic:
+            return "Ask a question first; the over-time view follows its topic.", gr.update(visible=False)
+        if not key:
+            return "Choose an authority.", gr.update(visible=False)
+        names = service.searcher.authorities()
+        hits = service.searcher.best_per_report(ctx.topic, key)
+        chart = ui_format.chart_frame(across_mod.tally_hits(service.searcher, hits))
+        return ui_format.over_time_markdown(hits, names.get(key, key), ctx.topic), gr.update(value=chart, visible=bool(hits))
+
+    t.ot_btn.click(on_over_time, [ctx_state, t.ot_auth], [t.over_time, t.ot_chart], api_visibility=PRIVATE)
+
+
+def _across_tab(service: Service) -> None:
+    """One theme over every report: the count, a chart by year and grade whose bars lead to
+    their passages, the best passage of each report, and exports (across.py)."""
+    grade_choices = [(g[:1].upper() + g[1:], g) for g in across_mod.GRADE_ORDER]
+    with gr.Row():
+        question = gr.Textbox(label="Theme", placeholder="e.g. return home interviews for children who go missing",
+                              elem_id="across-question", max_length=1000, scale=4)
+        search_btn = gr.Button("Search all reports", variant="primary", elem_id="across-search", scale=1)
+    with gr.Row():
+        y_from = gr.Number(label="From year", precision=0, value=None, elem_id="across-from")
+        y_to = gr.Number(label="To year", precision=0, value=None, elem_id="across-to")
+        grades = gr.CheckboxGroup(choices=grade_choices, value=[], label="Only where the judgement was", elem_id="across-grades", scale=3)
+        per_report = gr.Slider(1, 3, value=1, step=1, label="Passages per report", elem_id="across-per-report")
+    summary = gr.Markdown(elem_id="across-summary")
+    chart = gr.BarPlot(
+        value=ui_format.chart_frame(()), x="year", y="reports", color="grade", color_map=ui_format.GRADE_COLOURS,
+        title="Reports discussing the theme fully, by year and grade of the judgement",
+        x_title="Year published", y_title="Reports", color_title="Grade", height=320, elem_id="across-chart",
+    )
+    with gr.Row():
+        bar_year = gr.Dropdown(choices=[("all years", "")], value="", label="Passages for year", elem_id="across-year")
+        bar_grade = gr.Dropdown(choices=[("all grades", "")] + grade_choices, value="", label="and grade", elem_id="across-grade")
+    with gr.Row():
+        csv_btn = gr.DownloadButton("Table (CSV)", visible=False, elem_id="across-csv")
+        bib_btn = gr.DownloadButton("BibTeX", visible=False, elem_id="across-bib")
+        ris_btn = gr.DownloadButton("RIS", visible=False, elem_id="across-ris")
+        csl_btn = gr.DownloadButton("CSL-JSON", visible=False, elem_id="across-csl")
+    passages = gr.Markdown(latex_delimiters=[], elem_id="across-passages")
+    table = gr.Dataframe(value=[], headers=list(ui_format.ACROSS_TABLE_HEADERS), interactive=False, wrap=True,
+                         max_height=500, elem_id="across-table")
+    state = gr.State(None)
+
+    def on_search(q, yf, yt, gs, n):
+        q = (q or "").strip()
+        if not q:
+            return (gr.update(), "Type a theme to search every report.") + (gr.update(),) * 9
+        try:
+            a = service.across(q, _filters(None, yf, yt), tuple(gs or ()), int(n or 1))
+        except ValueError as exc:
+            return (gr.update(), ui_format.escape_text(str(exc))) + (gr.update(),) * 9
+        files = service.across_files(a)
+        years = sorted({t.year for t in a.tally() if t.year.isdigit()})
+        shown = bool(a.rows)
+        return (
+            a, f"**{ui_format.escape_text(a.summary())}** "
+            f"{len(a.full)} matched fully, {len(a.partial)} in part\\.",
+            ui_format.chart_frame(a.tally()),
+            gr.update(choices=[("all years", "")] + [(y, y) for y in years], value=""), gr.update(value=""),
+            *(gr.update(value=str(f), visible=shown) for f in files),
+            ui_format.across_markdown(a), ui_format.across_table(a),
+        )
+
+    def on_bar(a, year, grade):
+        if a is None:
+            return gr.update()
+        return ui_format.across_markdown(a, year or None, grade or None)
+
+    def on_select(a, evt: gr.SelectData):
+        # A bar (or a brush over several) selects its year: the passages below follow.
+        if a is None:
+            return gr.update()
+        years = sorted({t.year for t in a.tally() if t.year.isdigit()})
+        picked = evt.index if isinstance(evt.index, (list, tuple)) else [evt.index]
+        if len(picked) == 2 and all(isinstance(x, (int, float)) for x in picked):
+            lo, hi = sorted(picked)
+            chosen = [y for y in years if lo - 0.5 <= int(y) <= hi + 0.5]
+        else:
+            chosen = [y for y in years if y in {str(x) for x in picked}]
+        return chosen[0] if len(chosen) == 1 else ""
+
+    outs = [state, summary, chart, bar_year, bar_grade, csv_btn, bib_btn, ris_btn, csl_btn, passages, table]
+    ins = [question, y_from, y_to, grades, per_report]
+    question.submit(on_search, ins, outs, api_visibility=PRIVATE)
+    search_btn.click(on_search, ins, outs, api_visibility=PRIVATE)
+    bar_year.change(on_bar, [state, bar_year, bar_grade], passages, api_visibility=PRIVATE)
+    bar_grade.change(on_bar, [state, bar_year, bar_grade], passages, api_visibility=PRIVATE)
+    chart.select(on_select, [state], bar_year, api_visibility=PRIVATE)
+
+
+def _add_api(service: Service) -> None:
+    """The public `ask` endpoint (the same JSON as `python -m assistant ask --json`)
+    and `across` (across.AcrossAnswer.to_json)."""
+
+    def ask(question: str, authorities: list[str] | None = None, year_from: int | None = None,
+            year_to: int | None = None, k: int = 5) -> dict:
+        """Verbatim passages answering `question`: the JSON of `python -m assistant ask --json`."""
+        return service.ask_json(question, authorities, year_from, year_to, k)
+
+    gr.api(ask, api_name="ask")
+
+    def across(question: str, authorities: list[str] | None = None, year_from: int | None = None,
+               year_to: int | None = None, grades: list[str] | None = None, per_report: int = 1) -> dict:
+        """Across all reports: the best passage of each report that discusses `question`, with the
+        count of reports matching fully and in part and the count per year and grade."""
+        try:
+            return service.across_json(question, authorities, year_from, year_to, grades, per_report)
+        except ValueError as exc:
+            raise gr.Error(str(exc)) from None
+
+    gr.api(across, api_name="across")
 
 
 def _admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None:
@@ -207,12 +382,25 @@ def _admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None
             to_delete = gr.Dropdown(choices=service.report_files(), value=None, allow_custom_value=True,
                                     label="Report file to delete", elem_id="admin-delete-choice")
             delete_btn = gr.Button("Delete and re-index", variant="stop", elem_id="admin-delete")
+        gr.Markdown("### Fetch reports from their links")
+        with gr.Row():
+            manifest_file = gr.File(label="Manifest CSV (columns path, local_authority, publication_date, source_url)",
+                                    file_types=[".csv"], type="filepath", elem_id="admin-manifest")
+            links = gr.Textbox(label="…or paste links, one a line (or manifest CSV text)", lines=4, max_lines=12,
+                               max_length=2_000_000, elem_id="admin-links")
+        fetch_btn = gr.Button("Fetch and re-index", elem_id="admin-fetch")
         admin_msg = gr.Markdown(elem_id="admin-message")
+        gr.Markdown("### Changes to the library (newest first)")
+        log_view = gr.Markdown(elem_id="admin-log")
+
+    def who(request: gr.Request | None) -> str:
+        return audit.admin(request.client.host if request is not None and request.client else None)
 
     def on_login(given):
         if not service.password_ok(given):
-            return "Wrong password.", gr.update(visible=False), gr.update(), gr.update()
-        return "Logged in.", gr.update(visible=True), service.index_status(), gr.update(choices=service.report_files(), value=None)
+            return "Wrong password.", gr.update(visible=False), gr.update(), gr.update(), gr.update()
+        return ("Logged in.", gr.update(visible=True), service.index_status(),
+                gr.update(choices=service.report_files(), value=None), service.audit_markdown())
 
     def refreshed(message: str):
         return (
@@ -220,58 +408,90 @@ def _admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None
             service.index_status(),
             library.table(service.searcher.generation),
             gr.update(choices=service.report_files(), value=None),
+            service.audit_markdown(),
         )
 
-    denied = ("Wrong password.", gr.update(), gr.update(), gr.update())
+    denied = ("Wrong password.", gr.update(), gr.update(), gr.update(), gr.update())
 
-    def run_reindex(progress: gr.Progress) -> str:
-        try:
-            job = service.reindexer.start()
-        except Busy as exc:
-            return f"Busy: {exc}"
-        while not job.finished.wait(0.25):
-            progress((job.done, job.total) if job.total else None, desc=job.stage)
+    def summary_text(job) -> str:
         if job.error:
             return f"Re-index failed: {ui_format.escape_text(job.error)}"
         return "  \n".join(ui_format.escape_text(line) for line in job.summary.lines())
 
-    def on_upload(given, paths, progress=gr.Progress()):
+    def run_reindex(progress: gr.Progress, by: str) -> str:
+        try:
+            job = service.reindexer.start(by)
+        except Busy as exc:
+            return f"Busy: {exc}"
+        while not job.finished.wait(0.25):
+            progress((job.done, job.total) if job.total else None, desc=job.stage)
+        return summary_text(job)
+
+    def on_upload(given, paths, request: gr.Request, progress=gr.Progress()):
         if not service.password_ok(given):
             return denied
-        saved, errors = [], []
-        for p in paths or []:
-            try:
-                saved.append(service.save_upload(Path(p), Path(p).name))
-            except (ValueError, OSError) as exc:
-                errors.append(str(exc))
+        by = who(request)
+        saved, errors = service.add_uploads([Path(p) for p in paths or []], by)
         msg = [f"Added {ui_format.escape_text(s)}." for s in saved] + [f"Refused {ui_format.escape_text(e)}." for e in errors]
         if saved:
-            msg.append(run_reindex(progress))
+            msg.append(run_reindex(progress, by))
         elif not errors:
             msg.append("Choose one or more PDF files first.")
         return refreshed("  \n".join(msg))
 
-    def on_reindex(given, progress=gr.Progress()):
+    def on_reindex(given, request: gr.Request, progress=gr.Progress()):
         if not service.password_ok(given):
             return denied
-        return refreshed(run_reindex(progress))
+        return refreshed(run_reindex(progress, who(request)))
 
-    def on_delete(given, rel, progress=gr.Progress()):
+    def on_delete(given, rel, request: gr.Request, progress=gr.Progress()):
+        if not service.password_ok(given):
+            return denied
+        by = who(request)
+        try:
+            service.delete_file(rel or "", by)
+        except (ValueError, OSError) as exc:
+            return refreshed(f"Not deleted: {ui_format.escape_text(str(exc))}")
+        return refreshed(f"Deleted {ui_format.escape_text(rel)}.  \n" + run_reindex(progress, by))
+
+    def on_fetch(given, manifest_path, text, request: gr.Request, progress=gr.Progress()):
         if not service.password_ok(given):
             return denied
         try:
-            service.delete_file(rel or "")
-        except (ValueError, OSError) as exc:
-            return refreshed(f"Not deleted: {ui_format.escape_text(str(exc))}")
-        return refreshed(f"Deleted {ui_format.escape_text(rel)}.  \n" + run_reindex(progress))
+            if manifest_path:
+                entries, bad = fetch.read_manifest(Path(manifest_path))
+            else:
+                entries, bad = fetch.entries_from_links(text or "")
+        except fetch.ManifestError as exc:
+            return refreshed(f"Not fetched: {ui_format.escape_text(str(exc))}")
+        if not entries and not bad:
+            return refreshed("Choose a manifest CSV or paste links first.")
+        try:
+            job = service.start_fetch(entries, bad, who(request))
+        except Busy as exc:
+            return refreshed(f"Busy: {ui_format.escape_text(str(exc))}")
+        while not job.finished.wait(0.25):
+            r = job.reindex
+            if r is not None and not r.finished.is_set():
+                progress((r.done, r.total) if r.total else None, desc=r.stage)
+            else:
+                progress((job.done, job.total) if job.total else None, desc=job.stage)
+        if job.error or job.summary is None:
+            return refreshed(f"Fetch failed: {ui_format.escape_text(job.error)}")
+        msg = [ui_format.escape_text(line) for line in job.summary.lines()]
+        if job.reindex is not None:
+            msg.append(summary_text(job.reindex))
+        elif not job.summary.of(fetch.FETCHED):
+            msg.append("Nothing new to index.")
+        return refreshed("  \n".join(msg))
 
-    outs = [admin_msg, status, lib, to_delete]
-    login.click(on_login, pw, [login_msg, panel, status, to_delete], api_visibility=PRIVATE)
-    pw.submit(on_login, pw, [login_msg, panel, status, to_delete], api_visibility=PRIVATE)
+    outs = [admin_msg, status, lib, to_delete, log_view]
+    login.click(on_login, pw, [login_msg, panel, status, to_delete, log_view], api_visibility=PRIVATE)
+    pw.submit(on_login, pw, [login_msg, panel, status, to_delete, log_view], api_visibility=PRIVATE)
     upload_btn.click(on_upload, [pw, files], outs, api_visibility=PRIVATE)
     reindex_btn.click(on_reindex, pw, outs, api_visibility=PRIVATE)
     delete_btn.click(on_delete, [pw, to_delete], outs, api_visibility=PRIVATE)
-
+    fetch_btn.click(on_fetch, [pw, manifest_file, links], outs, api_visibility=PRIVATE)
 
 
 def build_app(service: Service) -> FastAPI:

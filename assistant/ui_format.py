@@ -1,4 +1,4 @@
-"""Answers as Markdown for the browser, and as CSV/Markdown files for researchers.
+"""Answers as Markdown for the browser (the files researchers export: exports.py).
 
 Everything that comes from a report or a question is escaped here, before it
 reaches a Markdown renderer: Gradio's sanitizer still lets an <img> through,
@@ -9,22 +9,20 @@ corpus path and page (answer.file_link), never from text inside a PDF.
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from .answer import Answer, Hit, file_link
-from .metadata import MONTHS
+from .metadata import MONTH_NAMES
 from .query import Filters
 
 # Every ASCII punctuation mark may be backslash-escaped in CommonMark; & < > become
 # entities instead, so that no "<" ever reaches the renderer's own tag handling.
 _MD_SPECIALS = re.compile(r"""([!"#$%'()*+,\-./:;=?@\[\\\]^_`{|}~])""")
-# A lighter escape for exported Markdown files, which people also read raw.
-_EXPORT_SPECIALS = re.compile(r"([\\`*_\[\]#|~$!])")
-_MONTH_NAMES = {v: k.capitalize() for k, v in MONTHS.items() if len(k) > 3 or k == "may"}
+# From the full names, not the date reader's lookup, which may also hold other spellings.
+_MONTH_NAMES = {i + 1: m.capitalize() for i, m in enumerate(MONTH_NAMES)}
 
 
 def escape_text(text: str) -> str:
@@ -33,17 +31,25 @@ def escape_text(text: str) -> str:
     return html.escape(_MD_SPECIALS.sub(r"\\\1", text), quote=False)
 
 
-def _escape_export(text: str) -> str:
-    text = " ".join(text.split())
-    return html.escape(_EXPORT_SPECIALS.sub(r"\\\1", text), quote=False)
-
-
 def nice_date(iso: str) -> str:
     """"2022-01-14" -> "14 January 2022"; anything else unchanged."""
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso or "")
     if not m or int(m.group(2)) not in _MONTH_NAMES:
         return iso or "date unknown"
     return f"{int(m.group(3))} {_MONTH_NAMES[int(m.group(2))]} {m.group(1)}"
+
+
+def date_label(iso: str) -> str:
+    """A report's date for a heading: "14 January 2022", or "date not stated"."""
+    return nice_date(iso) if iso else "date not stated"
+
+
+def report_label(title: str, authority: str, published: str, source: str) -> str:
+    """"Title — Authority, 14 January 2022" as plain text; a report without metadata is
+    named by its file and "date not stated", with no empty part or stray punctuation."""
+    name = " ".join((title or "").split()) or PurePosixPath(source or "").stem or "Inspection report"
+    rest = ", ".join(b for b in (" ".join((authority or "").split()), date_label(published)) if b)
+    return f"{name} — {rest}"
 
 
 def year_text(f: Filters) -> str:
@@ -96,14 +102,6 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def citation_line(h: Hit) -> str:
-    """The visible citation under a passage: title, authority, date, page, ¶, link to the PDF page."""
-    bits = [f"*{escape_text(h.title or 'Inspection report')}*", escape_text(h.local_authority or "authority unknown"), nice_date(h.published), f"p\\. {h.page}"]
-    if h.paragraph is not None:
-        bits.append(f"¶ {h.paragraph}")
-    return "— " + " · ".join(bits) + f" · [open PDF at p\\. {h.page}]({pdf_link(h)})"
-
-
 def copy_block(h: Hit) -> str:
     """The citation as a code block: Gradio gives each code block a copy button."""
     text = " ".join(h.citation.split())
@@ -111,8 +109,21 @@ def copy_block(h: Hit) -> str:
     return f"{fence}text\n{text}\n{fence}"
 
 
+def locator_line(h: Hit) -> str:
+    """The one line under a quote: page, ¶ and a link opening the PDF at that page."""
+    bits = [f"p\\. {h.page}"]
+    if h.paragraph is not None:
+        bits.append(f"¶ {h.paragraph}")
+    return " · ".join(bits) + f" · [open PDF at p\\. {h.page}]({pdf_link(h)})"
+
+
 def passage_markdown(h: Hit) -> str:
-    return "\n".join([f"> {_emphasised(h.text, h.highlight)}", "", citation_line(h), "", copy_block(h)])
+    """A quote, its one locator line, and the full citation folded away under "copy citation"
+    (the report's title is shown once, in its group's heading)."""
+    return "\n".join([
+        f"> {_emphasised(h.text, h.highlight)}", "", locator_line(h), "",
+        "<details><summary>copy citation</summary>", "", copy_block(h), "", "</details>",
+    ])
 
 
 @dataclass(frozen=True)
@@ -124,8 +135,14 @@ class ReportGroup:
     hits: tuple[Hit, ...]
 
 
-def group_by_report(hits: tuple[Hit, ...] | list[Hit]) -> list[ReportGroup]:
-    """Passages grouped by report, newest report first, best passage first within one."""
+RELEVANCE = "relevance"
+DATE = "date"
+ORDERS = (RELEVANCE, DATE)
+
+
+def group_by_report(hits: tuple[Hit, ...] | list[Hit], order: str = RELEVANCE) -> list[ReportGroup]:
+    """Passages grouped by report, best passage first within one; groups in the order of
+    their best passage (RELEVANCE), or newest report first (DATE, undated last)."""
     by: dict[str, list[Hit]] = {}
     for h in hits:
         by.setdefault(h.source, []).append(h)
@@ -133,8 +150,10 @@ def group_by_report(hits: tuple[Hit, ...] | list[Hit]) -> list[ReportGroup]:
         ReportGroup(src, hs[0].title, hs[0].local_authority, hs[0].published, tuple(sorted(hs, key=lambda x: x.rank)))
         for src, hs in by.items()
     ]
-    # Undated reports last; ties keep relevance order.
-    groups.sort(key=lambda g: (g.published or "0000"), reverse=True)
+    groups.sort(key=lambda g: g.hits[0].rank)
+    if order == DATE:
+        # Undated reports last; ties keep relevance order.
+        groups.sort(key=lambda g: (g.published or "0000"), reverse=True)
     return groups
 
 
@@ -150,18 +169,23 @@ def summary_line(a: Answer, searched_text: str | None = None) -> str:
     return f"**Searched:** {what}{topic} — {len(a.hits)} {p} from {reports} {r}\\."
 
 
-def answer_markdown(a: Answer, searched_text: str | None = None, suggestions: tuple[str, ...] = ()) -> str:
+def answer_markdown(a: Answer, searched_text: str | None = None, suggestions: tuple[str, ...] = (), order: str = RELEVANCE) -> str:
     """The chat reply: summary line, notes, then verbatim passages grouped by report."""
     parts = [summary_line(a, searched_text)]
     parts += [f"*Note: {escape_text(n)}\\.*" for n in a.notes]
+    if a.also_searched:
+        parts.append(f"*Also searched: {escape_text('; '.join(a.also_searched))}*")
     if not a.hits:
-        parts.append("No passage in the reports matches this question\\.")
-        if suggestions:
-            parts.append("Try: " + "; ".join(escape_text(s) for s in suggestions) + "\\.")
+        if a.abstained.startswith("no report for"):
+            parts.append(f"**Not in this library:** {escape_text(a.abstained[:1].upper() + a.abstained[1:])}\\.")
+        else:
+            parts.append("No passage in the reports matches this question\\.")
+        tries = (*a.suggestions, *suggestions)
+        if tries:
+            parts.append("Try: " + "; ".join(escape_text(s) for s in tries) + "\\.")
         return "\n\n".join(parts)
-    for g in group_by_report(a.hits):
-        head = f"#### {escape_text(g.title or 'Inspection report')} — {escape_text(g.local_authority)}, {nice_date(g.published)}"
-        parts.append(head)
+    for g in group_by_report(a.hits, order):
+        parts.append(f"#### {escape_text(report_label(g.title, g.local_authority, g.published, g.source))}")
         parts += [passage_markdown(h) for h in g.hits]
     return "\n\n".join(parts)
 
@@ -173,56 +197,104 @@ def over_time_markdown(hits: list[Hit], authority: str, topic: str) -> str:
         return head + "\n\nNo passage in this authority's reports matches\\."
     parts = [head]
     for h in sorted(hits, key=lambda x: x.published or "9999"):
-        parts.append(f"#### {nice_date(h.published)} — {escape_text(h.title or 'Inspection report')}")
+        title = " ".join((h.title or "").split()) or PurePosixPath(h.source).stem
+        parts.append(f"#### {escape_text(date_label(h.published))} — {escape_text(title)}")
         parts.append(passage_markdown(h))
     return "\n\n".join(parts)
 
 
-# --- exports -------------------------------------------------------------------
+# --- across reports ------------------------------------------------------------------
 
-EXPORT_COLUMNS = ("rank", "quote", "highlight", "citation", "title", "local_authority", "published", "page", "paragraph", "section", "url")
+# One colour per grade, the same in every chart (green good, amber RI, red inadequate).
+GRADE_COLOURS = {
+    "outstanding": "#0b6e2e",
+    "good": "#4caf50",
+    "requires improvement": "#f0a202",
+    "adequate": "#c9b458",
+    "inadequate": "#d1242f",
+    "not graded": "#9e9e9e",
+}
+CHART_COLUMNS = ("year", "grade", "reports")
+ACROSS_TABLE_HEADERS = ("rank", "match", "authority", "published", "grade", "page", "¶", "passage")
+MAX_ACROSS_SHOWN = 60  # passages rendered at once; the table and the CSV hold every report
 
 
-def export_url(h: Hit, base_url: str = "") -> str:
-    """The public report URL at the page when the manifest gives one, else this app's link."""
-    return h.url or (base_url.rstrip("/") + pdf_link(h))
+def chart_frame(tally):
+    """Reports per year and grade (across.Tally items) as the DataFrame a gr.BarPlot draws."""
+    import pandas as pd
+
+    rows = [(t.year, t.grade, t.reports) for t in tally if t.year.isdigit()]
+    return pd.DataFrame(rows, columns=list(CHART_COLUMNS)).astype({"year": str, "grade": str, "reports": int})
 
 
-def _cell(value: object) -> str:
-    s = "" if value is None else str(value)
-    # A spreadsheet would run a cell starting with these as a formula.
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+def _grade_label(grade: str) -> str:
+    return grade[:1].upper() + grade[1:]
+
+
+def across_markdown(a, year: str | None = None, grade: str | None = None) -> str:
+    """An across-reports answer: the count, the concepts counted, then one best passage per report
+    (full matches, then those in part); `year`/`grade` narrow to one bar of the chart."""
+    parts = [f"**{escape_text(a.summary())}**"]
+    if a.concepts:
+        parts.append("Counted where a passage names every part of the question: "
+                     + " · ".join(escape_text(c.label) for c in a.concepts) + "\\.")
+    parts += [f"*Note: {escape_text(n)}\\.*" for n in a.notes]
+    undated = sum(1 for r in a.full if not r.year.isdigit())
+    if undated:
+        parts.append(f"*{undated} report{'s' if undated != 1 else ''} with no date {'are' if undated != 1 else 'is'} counted but not charted\\.*")
+    full = a.rows_for(year, grade)
+    partial = a.rows_for(year, grade, coverage="partial")
+    if year or grade:
+        which = " · ".join(escape_text(x if x != grade else _grade_label(x)) for x in (year, grade) if x)
+        parts.append(f"Showing **{which}**: {len(full)} report{'s' if len(full) != 1 else ''}\\.")
+    shown = 0
+    for title, rows in (("Reports discussing all of it", full), ("In part", partial)):
+        if not rows:
+            continue
+        parts.append(f"### {title}")
+        for r in rows:
+            if shown >= MAX_ACROSS_SHOWN:
+                break
+            shown += 1
+            parts.append(f"#### {r.rank}\\. {escape_text(report_label(r.title, r.local_authority, r.published, r.source))}")
+            for p in r.passages:
+                bits = [f"Under the judgement: {escape_text(p.judgement)}" if p.judgement else "", f"**{escape_text(_grade_label(p.grade))}**"]
+                if p.missing:
+                    bits.append("does not mention " + ", ".join(escape_text(m) for m in p.missing))
+                parts.append(" · ".join(b for b in bits if b))
+                parts.append(passage_markdown(p.hit))
+    if shown >= MAX_ACROSS_SHOWN and shown < len(full) + len(partial):
+        parts.append(f"*The first {MAX_ACROSS_SHOWN} reports are shown; the table and the CSV export list all {len(full) + len(partial)}\\.*")
+    return "\n\n".join(parts)
+
+
+def across_table(a) -> list[list]:
+    """One row per report for a gr.Dataframe (the passage shortened; the CSV has it whole)."""
+    out = []
+    for r in a.rows:
+        h = r.best.hit
+        text = " ".join(h.text.split())
+        out.append([r.rank, r.coverage, r.local_authority, r.published or "date not stated", r.grade, h.page,
+                    "" if h.paragraph is None else h.paragraph, text if len(text) <= 240 else text[:239] + "…"])
+    return out
+
+
+# --- exports: they live in exports.py; these names stay importable from here ----------
 
 
 def export_csv(a: Answer, base_url: str = "") -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(EXPORT_COLUMNS)
-    for g in group_by_report(a.hits):
-        for h in g.hits:
-            w.writerow(
-                [_cell(x) for x in (
-                    h.rank, h.text, " … ".join(h.highlight), h.citation, h.title, h.local_authority,
-                    h.published, h.page, h.paragraph, h.section, export_url(h, base_url),
-                )]
-            )
-    return buf.getvalue()
+    from .exports import export_csv as _csv
+
+    return _csv(a, base_url)
 
 
 def export_markdown(a: Answer, base_url: str = "") -> str:
-    lines = [f"# {_escape_export(a.question)}", "", f"Searched: {_escape_export(filters_text(a.filters, a.authority_names))}", ""]
-    if not a.hits:
-        lines.append("No passage in the reports matches this question.")
-    for g in group_by_report(a.hits):
-        lines += [f"## {_escape_export(g.title or 'Inspection report')} — {_escape_export(g.local_authority)}, {nice_date(g.published)}", ""]
-        for h in g.hits:
-            para = f", ¶ {h.paragraph}" if h.paragraph is not None else ""
-            lines += [
-                f"> {_escape_export(h.text)}",
-                "",
-                f"{_escape_export(h.citation)}",
-                "",
-                f"Page {h.page}{para} — <{export_url(h, base_url)}>",
-                "",
-            ]
-    return "\n".join(lines)
+    from .exports import export_markdown as _md
+
+    return _md(a, base_url)
+
+
+def export_url(h: Hit, base_url: str = "") -> str:
+    from .exports import export_url as _url
+
+    return _url(h, base_url)

@@ -34,6 +34,24 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
+def fake_embedder():
+    """Deterministic, instant stand-in for logic tests (tests/fakes.py); not for ranking quality."""
+    from fakes import HashingEmbedder
+
+    return HashingEmbedder()
+
+
+@pytest.fixture(scope="session")
+def fake_index(tmp_path_factory, fake_embedder) -> Path:
+    """The sample corpus indexed with the fake embedder: real passages, no ONNX export needed."""
+    from assistant.indexer import build_index
+
+    index = tmp_path_factory.mktemp("fake-index")
+    build_index(SAMPLE, index, embedder=fake_embedder)
+    return index
+
+
+@pytest.fixture(scope="session")
 def sample_index(tmp_path_factory, embedder) -> Path:
     """A built index of the sample corpus, shared read-only by the session's tests."""
     from assistant.indexer import build_index

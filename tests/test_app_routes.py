@@ -134,7 +134,7 @@ def test_ask_api_matches_the_cli_json(server, sample_index, tmp_path, embedder):
     (index / "models").symlink_to(Path(__file__).resolve().parent.parent / "index" / "models")
 
     client = Client(server + "/", verbose=False)
-    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask"]
+    assert list(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == ["/ask", "/across"]
     q = "Bedford 2017: how effective was the MASH?"
     got = client.predict(q, api_name="/ask")
     import subprocess

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from corpora import copy_corpus
 
-from assistant.indexer import model_stamp
+from assistant.store import model_stamp
 from assistant.store import Generation, current_name, generations, load_generation
 
 ROOT = Path(__file__).resolve().parent.parent

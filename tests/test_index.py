@@ -19,7 +19,7 @@ from corpora import copy_corpus
 from assistant import ingest, keywords
 from assistant.chunking import CHUNKING_VERSION, GRADED_HEADING, chunk_report, header_for
 from assistant.embed import MAX_TOKENS, count_tokens
-from assistant.indexer import Busy, build_index, model_stamp
+from assistant.indexer import Busy, build_index
 from assistant.store import (
     FORMAT,
     FORMAT_VERSION,
@@ -35,6 +35,7 @@ from assistant.store import (
     generations,
     load_generation,
     load_serving,
+    model_stamp,
     write_generation,
 )
 
@@ -45,6 +46,12 @@ BLACKPOOL_2012 = "80431_blackpool/children's services inspection - 13 july 2012.
 BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.pdf"
 NORTH_NORTHANTS = "2637539_north northamptonshire/children's services inspection - 07 july 2026.pdf"
 NORFOLK = "80418_norfolk/children's services inspection,  pdf - 16 august 2013.pdf"
+
+
+def distinct_texts(gen: Generation, path: str) -> int:
+    """How many distinct texts a report's passages embed (repeated lines share a vector)."""
+    r = next(r for r in gen.reports if r.path == path)
+    return len({c.embed_text for c in gen.chunks[r.chunk_start : r.chunk_end]})
 
 
 def chunk_ids(gen: Generation) -> dict[str, list[str]]:
@@ -108,7 +115,8 @@ def test_delete_add_change_and_move_reuse_exactly_what_is_unchanged(writable_ind
     s = build_index(corpus_copy, writable_index, embedder=embedder)
     gen = load_generation(writable_index)
     assert (s.indexed, s.removed) == ([BLACKPOOL_2019], [])
-    assert s.embedded == len(ids0[BLACKPOOL_2019]) > 0
+    assert s.new_passages == len(ids0[BLACKPOOL_2019]) > 0
+    assert s.embedded == distinct_texts(original, BLACKPOOL_2019)
     assert set(s.unchanged) == everyone - {BLACKPOOL_2019}
     assert chunk_ids(gen) == ids0
     # Same model, same text: the re-embedded vectors match the first build's.
@@ -121,7 +129,8 @@ def test_delete_add_change_and_move_reuse_exactly_what_is_unchanged(writable_ind
     s = build_index(corpus_copy, writable_index, embedder=embedder)
     gen = load_generation(writable_index)
     assert (s.indexed, s.removed) == ([BEDFORD_2022], [])
-    assert s.embedded == len(ids0[BEDFORD_2022])
+    assert s.new_passages == len(ids0[BEDFORD_2022])
+    assert s.embedded == distinct_texts(original, BEDFORD_2022)
     assert set(s.unchanged) == everyone - {BEDFORD_2022}
     changed = chunk_ids(gen)[BEDFORD_2022]
     assert all(i.startswith(new_sha[:16] + ":") for i in changed)
@@ -190,7 +199,7 @@ def test_incremental_builds_score_bm25_exactly_as_a_rebuild(writable_index, corp
 
     fresh = tmp_path / "rebuilt"
     r = build_index(corpus_copy, fresh, rebuild=True, embedder=embedder)
-    assert r.embedded == r.chunks == s.chunks
+    assert r.new_passages == r.chunks == s.chunks
     rebuilt = load_generation(fresh)
     assert [c.id for c in incremental.chunks] == [c.id for c in rebuilt.chunks]
     assert same_terms(incremental_terms, check_generation(fresh).passages().terms)
@@ -211,7 +220,8 @@ def test_rebuild_reembeds_everything_with_the_same_ids(tmp_path, sample_corpus, 
     gen1 = load_generation(index)
     again = build_index(corpus, index, rebuild=True, embedder=embedder)
     gen2 = load_generation(index)
-    assert again.embedded == again.chunks == first.chunks == len(gen1.chunks)
+    assert again.new_passages == again.chunks == first.chunks == len(gen1.chunks)
+    assert again.embedded == first.embedded == distinct_texts(gen1, BEDFORD_2022)
     assert again.indexed == [BEDFORD_2022] and again.unchanged == []
     assert again.generation == gen2.name != gen1.name
     assert [c.id for c in gen2.chunks] == [c.id for c in gen1.chunks]
@@ -268,11 +278,12 @@ def test_cli_index_prints_summary_with_reasons(tmp_path, sample_corpus, embedder
     gen = load_generation(index)
     assert re.fullmatch(
         rf"generation {re.escape(gen.name)}: 1 indexed, 1 unchanged, 1 removed, 1 failed; "
-        rf"{len(gen.chunks)} passages \((\d+) embedded\) in [\d.]+ s",
+        rf"{len(gen.chunks)} passages \((\d+) new, (\d+) distinct texts embedded\) in [\d.]+ s",
         lines[0],
     ), lines
-    embedded = int(re.search(r"\((\d+) embedded\)", lines[0]).group(1))
-    assert embedded == len(chunk_ids(gen)[BLACKPOOL_2019])
+    new, embedded = map(int, re.search(r"\((\d+) new, (\d+) distinct", lines[0]).groups())
+    assert new == len(chunk_ids(gen)[BLACKPOOL_2019])
+    assert embedded == distinct_texts(gen, BLACKPOOL_2019)
     assert lines[1:] == [f"  failed: {BLACKPOOL_2012}: not a PDF: it is an HTML page saved with a .pdf name"]
 
 
@@ -400,7 +411,7 @@ def test_passages_round_trip_with_what_chunks_jsonl_leaves_out(sample_index, ing
     gen = load_generation(sample_index)
     rows = [json.loads(line) for line in (gen.path / "chunks.jsonl").read_text(encoding="utf-8").split("\n") if line]
     assert len(rows) == len(gen.chunks)
-    assert all(set(r) == {"paragraph", "part", "page", "number", "section", "kind", "text"} for r in rows)
+    assert all(set(r) == {"paragraph", "part", "page", "number", "section", "kind", "judgement", "grade", "text"} for r in rows)
     # Ids, hashes and headers come back from the report entries as chunking made them.
     made = {r.path: chunk_report(r) for r in ingested}
     for r in gen.reports:
@@ -536,6 +547,75 @@ def test_no_usable_generation_is_a_clear_error(tmp_path, sample_corpus, embedder
     assert all(d in str(err.value) for d in damaged) and "no usable index generation" in str(err.value)
     # A damaged current generation is rebuilt from scratch by the next build.
     s = build_index(corpus, index, embedder=embedder)
-    assert s.indexed == [BEDFORD_2022] and s.embedded == s.chunks > 0
+    assert s.indexed == [BEDFORD_2022] and s.new_passages == s.chunks > 0
     serving = load_serving(index)
     assert serving.generation.name == s.generation and not serving.fell_back
+
+
+# --- review defects (issue 9) ---------------------------------------------------------
+
+
+def test_summary_counts_passages_and_the_distinct_texts_embedded(tmp_path, sample_corpus, embedder):
+    # Norfolk 2013 prints some lines word for word more than once: fewer texts embedded than passages.
+    corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [NORFOLK])
+    s = build_index(corpus, tmp_path / "index", embedder=embedder)
+    gen = load_generation(tmp_path / "index")
+    assert s.new_passages == s.chunks == len(gen.chunks)
+    assert s.embedded == len({c.embed_text for c in gen.chunks}) < s.new_passages
+    assert f"({s.new_passages} new, {s.embedded} distinct texts embedded)" in s.lines()[0]
+
+
+def test_manifest_window_is_the_embedders_constant(sample_index, tmp_path, monkeypatch):
+    import assistant.embed
+
+    gen = load_generation(sample_index)
+    passages = check_generation(sample_index).passages()
+    monkeypatch.setattr(assistant.embed, "MAX_TOKENS", 200)  # as if the model's window changed
+    write_generation(tmp_path / "index", gen.model, gen.reports, gen.failures, passages, gen.corpus)
+    manifest = json.loads((tmp_path / "index" / "generations" / current_name(tmp_path / "index") / "manifest.json").read_text())
+    assert manifest["chunking"]["max_tokens"] == 200
+
+
+@pytest.mark.parametrize("bug", [TypeError, AttributeError])
+def test_a_bug_while_loading_surfaces_as_itself(sample_index, monkeypatch, bug):
+    import assistant.store
+
+    def broken(*args, **kwargs):
+        raise bug("a bug in the loading code, not in the index")
+
+    monkeypatch.setattr(assistant.store, "_decode_chunks", broken)
+    with pytest.raises(bug, match="a bug in the loading code"):
+        load_generation(sample_index)
+    with pytest.raises(bug):  # not passed over as a damaged generation either
+        load_serving(sample_index)
+
+
+def _reseal(gen_dir: Path, rel: str, data: bytes) -> None:
+    """Replace a generation's file and update the manifest to match, as a writer of another format might."""
+    from assistant.store import _manifest_digest
+
+    (gen_dir / rel).write_bytes(data)
+    mpath = gen_dir / "manifest.json"
+    manifest = json.loads(mpath.read_text())
+    manifest["files"][rel] = hashlib.sha256(data).hexdigest()
+    manifest["checksum"] = _manifest_digest(manifest)
+    mpath.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("rel, change", [
+    ("reports.jsonl", lambda row: {**row, "colour": "blue"}),  # a field this format does not have
+    ("reports.jsonl", lambda row: {**row, "meta": "not an object"}),
+    ("failures.jsonl", lambda row: ["a", "list"]),
+    ("chunks.jsonl", lambda row: [row]),
+], ids=["extra-field", "meta-not-object", "failure-not-object", "chunk-not-object"])
+def test_rows_of_the_wrong_shape_are_an_unreadable_index_with_the_cause_kept(writable_index, rel, change):
+    gen_dir = writable_index / "generations" / current_name(writable_index)
+    if rel == "failures.jsonl":
+        assert (gen_dir / rel).read_text().strip(), "the sample index has a failure row"
+    lines = (gen_dir / rel).read_text(encoding="utf-8").splitlines()
+    lines[0] = json.dumps(change(json.loads(lines[0])), ensure_ascii=False)
+    _reseal(gen_dir, rel, ("\n".join(lines) + "\n").encode("utf-8"))
+    with pytest.raises(IndexError_, match="unreadable index data") as err:
+        load_generation(writable_index)
+    assert str(gen_dir) in str(err.value)
+    assert isinstance(err.value.__cause__, ValueError)  # the traceback of the fault is kept

@@ -292,3 +292,30 @@ def test_judgement_table_with_a_capitalised_grade_word():
     meta = extract(paragraphs, "isles of scilly.pdf", None)
     assert meta.overall == "Inadequate"
     assert [j.grade for j in meta.judgements] == ["Inadequate", fold(" ".join(capitalised)), "Good", "Inadequate"]
+
+
+def test_pdf_with_bytes_before_its_header_is_indexed_and_served(tmp_path, sample_corpus):
+    """PDF readers accept a header anywhere in the first 1 KB; a file with bytes before
+    "%PDF-" (a mail gateway's banner, say) is ingested, so its "open PDF" link must
+    serve it too, by the same rule."""
+    from assistant.service import corpus_file
+
+    real = (sample_corpus / BEDFORD_2022).read_bytes()
+    junk = b"X-Scanned-By: gateway 1.0\r\n" + bytes(range(256)) + b"\r\n"
+    corpus = tmp_path / "c"
+    (corpus / "80428_bedford").mkdir(parents=True)
+    shifted = corpus / "80428_bedford" / "shifted.pdf"
+    shifted.write_bytes(junk + real)
+    assert ingest.pdf_header_offset(shifted.read_bytes()[:1024]) == len(junk)
+
+    report = ingest.ingest_one(shifted, corpus)
+    original = ingest.ingest_one(sample_corpus / BEDFORD_2022, sample_corpus)
+    assert [p.text for p in report.paragraphs] == [p.text for p in original.paragraphs]
+    assert corpus_file(corpus, tmp_path / "index", report.path) == shifted.resolve()
+
+    # Past the first 1 KB the header does not count, on either side.
+    far = corpus / "80428_bedford" / "far.pdf"
+    far.write_bytes(b" " * 1024 + real)
+    with pytest.raises(ingest.IngestError, match="no %PDF header"):
+        ingest.ingest_one(far, corpus)
+    assert corpus_file(corpus, tmp_path / "index", "80428_bedford/far.pdf") is None

@@ -177,6 +177,40 @@ def test_folder_name_gives_authority_when_nothing_else_does(tmp_path):
     assert _meta_of(path, tmp_path).local_authority == "St Helens"
 
 
+def test_title_naming_the_authority_is_judged_on_the_title_not_a_later_paragraph():
+    """Older reports open with the authority's name alone; whether a paragraph further
+    down has a page must not decide that (it once did, through a leftover loop variable)."""
+    from assistant.document import BODY, Paragraph
+
+    paragraphs = [
+        Paragraph(0, "Bedford Borough", (1,), None, "", HEADING),
+        Paragraph(1, "Inspection of services for children in need of help and protection", (1,), None, "", BODY),
+        # A paragraph with no page: no layer says where it is printed.
+        Paragraph(2, "Unplaced text.", (), None, "", BODY),
+    ]
+    meta = metadata.extract(paragraphs, "99999_elsewhere/report.pdf", None)
+    assert meta.local_authority == "Bedford Borough"
+
+
+@pytest.mark.parametrize(
+    "lines, overall",
+    [
+        (["The overall judgement is inadequate"], "Inadequate"),
+        (["The overall judgement is that children\u2019s services are good The local authority leads effective services"], "Good"),
+        # Printed over two lines, which layout reads as two headings.
+        (["Children\u2019s services in the Royal Borough of Kingston upon", "Thames are good"], "Good"),
+    ],
+)
+def test_sif_overall_judgement_in_its_other_spellings(lines, overall):
+    """2014-15 reports state the overall grade in words other than "Children's services in X
+    are ..."; 58 reports of the shared corpus had no overall grade before these were read."""
+    from assistant.document import Paragraph
+
+    paragraphs = [Paragraph(0, "Somewhere Council", (1,), None, "", HEADING)]
+    paragraphs += [Paragraph(i + 1, t, (1,), None, "", HEADING) for i, t in enumerate(lines)]
+    assert metadata.extract(paragraphs, "1_somewhere/report.pdf", None).overall == overall
+
+
 MARKDOWN = """# Inspection of Luton local authority children's services
 
 Inspection dates: 3 to 14 March 2025

@@ -24,7 +24,7 @@ BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.p
 BLACKPOOL_2019 = "80431_blackpool/children's services inspection - 17 january 2019.pdf"
 NORFOLK_2013 = "80418_norfolk/children's services inspection,  pdf - 16 august 2013.pdf"
 
-# The public JSON contract (answer.py): exactly these keys.
+# The public JSON contract (answer.py): these keys always, with these meanings; new keys may be added.
 ANSWER_KEYS = {"question", "filters", "hits"}
 FILTER_KEYS = {"authorities", "from", "to", "reports"}
 HIT_KEYS = {
@@ -111,14 +111,14 @@ def test_explicit_filters_override_the_question(searcher):
 
 
 def _check_contract(d: dict) -> None:
-    assert set(d) == ANSWER_KEYS
+    assert ANSWER_KEYS <= set(d)
     assert set(d["filters"]) == FILTER_KEYS
     for h in d["hits"]:
-        assert set(h) == HIT_KEYS
+        assert HIT_KEYS <= set(h)
         assert isinstance(h["highlight"], list) and isinstance(h["page"], int)
 
 
-def test_ask_json_has_exactly_the_contract_keys(searcher, sample_index, tmp_path):
+def test_ask_json_keeps_the_contract_keys(searcher, sample_index, tmp_path):
     answer = searcher.ask(QUESTIONS[0])
     d = json.loads(json.dumps(answer.to_json()))
     _check_contract(d)

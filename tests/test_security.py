@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "security-test-password"
 XSS_REPORT = "xss/markup report.pdf"
 SECRET_TEXT = "not-for-the-web-" + uuid.uuid4().hex
-ADMIN_HANDLERS = ("on_login", "on_reindex", "on_upload", "on_delete")
+ADMIN_HANDLERS = ("on_login", "on_reindex", "on_upload", "on_delete", "on_fetch")
 
 
 def refused(msg: dict) -> bool:
@@ -234,7 +234,7 @@ def test_gradio_client_cannot_reach_admin_functions(app):
     before = disk_state(app)
     client = Client(app.url + "/", verbose=False)
     api = client.view_api(print_info=False, return_format="dict")
-    assert list(api["named_endpoints"]) == ["/ask"] and not api["unnamed_endpoints"]
+    assert list(api["named_endpoints"]) == ["/ask", "/across"] and not api["unnamed_endpoints"]
     for name in ADMIN_HANDLERS:
         with pytest.raises(ValueError):
             client.predict(PASSWORD, api_name="/" + name)

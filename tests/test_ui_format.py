@@ -72,7 +72,7 @@ def test_hostile_passage_cannot_add_markup_or_links():
     assert "<mark>**bold**</mark>" in rendered  # the highlight is marked, its text still literal
 
 
-def test_answer_lists_passages_by_report_newest_first_with_citations():
+def test_answer_lists_report_groups_by_best_passage_with_citations():
     hits = (
         hit(1, "a/old.pdf", "Old report passage one.", "2013-08-16", page=4, paragraph=12, title="Old report"),
         hit(2, "b/new.pdf", "New report passage. It has two sentences.", "2022-01-14", page=9, paragraph=None, title="New report",
@@ -85,15 +85,32 @@ def test_answer_lists_passages_by_report_newest_first_with_citations():
     assert "Bedford Borough · 2013–2022" in first and "3 passages from 2 reports" in first
     rendered = MD.render(md)
     plain = text_of(rendered)
-    assert plain.index("New report passage") < plain.index("Old report passage one") < plain.index("Old report passage two")
+    # Relevance first: the report holding the best passage leads, whatever its date.
+    assert plain.index("Old report passage one") < plain.index("Old report passage two") < plain.index("New report passage")
     assert "14 January 2022" in plain and "16 August 2013" in plain
+    # The title once per report group, not once per passage.
+    assert plain.count("Old report") == 1 + 2 and plain.count("Old report —") == 1
     assert "p. 4 · ¶ 12" in plain and "p. 5 · ¶ 13" in plain
     assert "p. 9 · open PDF" in plain  # no ¶ shown when the paragraph is unnumbered
     assert rendered.count("<blockquote>") == 3
     assert "<mark>It has two sentences.</mark>" in rendered
     assert 'href="/report/a/old.pdf#page=4"' in rendered
-    # Each passage carries its citation in a code block (the browser adds a copy button to those).
+    # Each passage carries its full citation in a code block (the browser adds a copy
+    # button to those), folded under "copy citation".
     assert rendered.count("<code class=\"language-text\">") == 3
+    assert rendered.count("<summary>copy citation</summary>") == 3
+
+    by_date = text_of(MD.render(answer_markdown(a, order="date")))
+    assert by_date.index("New report passage") < by_date.index("Old report passage one") < by_date.index("Old report passage two")
+
+
+def test_report_without_metadata_is_labelled_cleanly():
+    h = hit(source="uploads/my upload.pdf", title="", local_authority="", published="")
+    plain = text_of(MD.render(answer_markdown(Answer("q", Filters(), (h,)))))
+    assert "my upload — date not stated" in plain
+    assert not re.search(r"—\s*,|,\s*,|,\s*$|—\s*$", plain.split("my upload", 1)[1].split("\n")[0])
+    assert "Inspection report — ," not in plain and "date unknown" not in plain
+    assert "date not stated — my upload" in text_of(MD.render(over_time_markdown([h], "X", "t")))
 
 
 def test_real_answer_is_quoted_verbatim_and_cited(searcher):
@@ -143,8 +160,11 @@ def test_filters_text_and_dates():
 def test_group_by_report_keeps_rank_order_within_a_report():
     hs = [hit(3, "a.pdf", published="2020-01-01"), hit(1, "a.pdf", published="2020-01-01"), hit(2, "b.pdf", published="")]
     groups = group_by_report(hs)
-    assert [g.source for g in groups] == ["a.pdf", "b.pdf"]  # undated last
+    assert [g.source for g in groups] == ["a.pdf", "b.pdf"]  # by best passage
     assert [h.rank for h in groups[0].hits] == [1, 3]
+    hs = [hit(1, "u.pdf", published=""), hit(2, "n.pdf", published="2022-01-01"), hit(3, "o.pdf", published="2017-01-01")]
+    assert [g.source for g in group_by_report(hs)] == ["u.pdf", "n.pdf", "o.pdf"]
+    assert [g.source for g in group_by_report(hs, "date")] == ["n.pdf", "o.pdf", "u.pdf"]  # undated last
 
 
 def test_exports_carry_quote_citation_page_paragraph_url(searcher):
@@ -182,3 +202,23 @@ def test_user_question_in_summary_is_escaped():
     a = Answer("x", Filters(), (), authority_names={})
     md = answer_markdown(replace(a, question="y"), searched_text="<img src=x onerror=alert(1)>")
     assert "<img" not in MD.render(md)
+
+
+def test_dates_name_months_in_full_whatever_spellings_the_date_reader_knows(monkeypatch):
+    """nice_date once took its month names from the date reader's lookup (metadata.MONTHS)
+    through a filter meant to keep full names only (`len(k) > 3 or k == "may"`): always
+    true for that lookup, and it would have let an abbreviation such as "sept" through."""
+    import importlib
+
+    from assistant import metadata, ui_format
+
+    monkeypatch.setitem(metadata.MONTHS, "sept", 9)
+    monkeypatch.setitem(metadata.MONTHS, "jan", 1)
+    try:
+        fresh = importlib.reload(ui_format)
+        assert fresh.nice_date("2017-09-14") == "14 September 2017"
+        assert fresh.nice_date("2022-01-14") == "14 January 2022"
+        assert fresh.nice_date("2025-05-02") == "2 May 2025"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(ui_format)

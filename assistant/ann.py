@@ -1,0 +1,142 @@
+"""Dense search over a generation's vectors: exact below IVF_FROM passages, FAISS IVF from there.
+
+Below IVF_FROM the store writes a flat fp16 index and a search scores every
+allowed passage (exact, as it always has). From IVF_FROM it writes an inverted
+file (IVF, fp16 vectors, no residual coding) whose centroids are trained on a
+sample: a search visits `nprobe` of its lists. Vectors stay fp16 either way,
+so they are read back exactly and an incremental build carries them over
+unchanged.
+
+Filters apply exactly: only allowed rows are ever returned. A narrow filter
+(under `exact_below` rows: one authority, one report) is scored exactly over
+its rows, since an IVF probe would find few of them; a wider one is searched in
+the IVF with a bitmap of its rows and proportionally more lists probed.
+Figures behind each number: bench/RESULTS.md, "Scale (issue 13)".
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# Passages from which the store writes an IVF index: flat search over 500k
+# passages took p95 ~25 ms on 2 cores, over 2M ~95 ms (bench/ann.py).
+IVF_FROM = 500_000
+# Probed lists: recall@10 >= 0.95 at p95 well under 50 ms on 2 M synthetic vectors with
+# nlist 4096 (bench/ann.py).
+NPROBE = 64
+# Training points per list (FAISS warns under 39); the sample is drawn with a fixed seed.
+TRAIN_PER_LIST = 40
+# Allowed rows under which a filtered search is exact: scoring 50k rows exactly took ~5 ms.
+EXACT_BELOW = 50_000
+
+
+def nlist_for(n: int) -> int:
+    """Lists for n passages: about 3·sqrt(n), a power of two, at least 1 and never
+    more than n / TRAIN_PER_LIST (2 M passages: 4096)."""
+    if n < TRAIN_PER_LIST:
+        return 1
+    want = 2 ** round(math.log2(3 * math.sqrt(n)))
+    return max(1, min(want, 2 ** int(math.log2(n // TRAIN_PER_LIST))))
+
+
+def build(vectors: np.ndarray, dim: int, ivf_from: int | None = None, nlist: int | None = None, nprobe: int | None = None):
+    """A FAISS index of `vectors` (inner product, fp16): flat below `ivf_from` rows
+    (default IVF_FROM), IVF with `nlist` lists (default nlist_for) from there."""
+    import faiss
+
+    x = np.ascontiguousarray(vectors, dtype="float32")
+    n = len(x)
+    if n < (IVF_FROM if ivf_from is None else ivf_from):
+        index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        if n:
+            index.add(x)
+        return index
+    nlist = nlist or nlist_for(n)
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT, False)
+    rows = np.sort(np.random.default_rng(0).choice(n, size=min(n, nlist * TRAIN_PER_LIST), replace=False))
+    index.cp.niter = 10  # 25 by default; 10 gave the same recall at this nlist (bench/ann.py)
+    index.train(x[rows])
+    for start in range(0, n, 262_144):
+        index.add(x[start : start + 262_144])
+    index.make_direct_map()  # rows read back by number (Generation.vectors, exact scoring)
+    index.nprobe = nprobe or NPROBE
+    return index
+
+
+class Dense:
+    """A generation's dense index, searched with filters that apply exactly. Thread-safe."""
+
+    def __init__(self, index, nprobe: int | None = None, exact_below: int = EXACT_BELOW):
+        import faiss
+
+        self.index = index
+        self.n = int(index.ntotal)
+        self.ivf = index if isinstance(index, faiss.IndexIVF) else None
+        self.nprobe = nprobe or (self.ivf.nprobe if self.ivf else 0)
+        self.exact_below = exact_below
+        # Flat: the float32 matrix, scored as search has always scored it.
+        self._matrix = None if self.ivf else (index.reconstruct_n(0, self.n) if self.n else np.zeros((0, index.d), "float32"))
+
+    @property
+    def kind(self) -> str:
+        return f"ivf{self.ivf.nlist}" if self.ivf else "flat"
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._matrix is not None:
+            return self._matrix[rows]
+        return self.index.reconstruct_batch(rows) if len(rows) else np.zeros((0, self.index.d), "float32")
+
+    def scores(self, query_vec: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Exact inner products of the query with `rows` (e.g. keyword candidates)."""
+        return self.vectors(rows) @ np.asarray(query_vec, dtype=np.float32)
+
+    def search(self, query_vec: np.ndarray, allowed_rows: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k allowed rows nearest the query, best first: (rows int64, inner products float32).
+
+        `allowed_rows` None means every row. Fewer than k come back only when fewer are allowed.
+        """
+        q = np.asarray(query_vec, dtype=np.float32)
+        if allowed_rows is not None:
+            allowed_rows = np.asarray(allowed_rows, dtype=np.int64)
+        if k <= 0 or self.n == 0 or (allowed_rows is not None and len(allowed_rows) == 0):
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if self.ivf is None or (allowed_rows is not None and len(allowed_rows) <= self.exact_below):
+            return self._exact(q, allowed_rows, k)
+        rows, scores = self._probe(q, allowed_rows, k)
+        wanted = min(k, self.n if allowed_rows is None else len(allowed_rows))
+        if len(rows) < wanted:  # the probed lists held too few allowed rows
+            return self._exact(q, allowed_rows, k)
+        return rows, scores
+
+    def _exact(self, q: np.ndarray, allowed: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.arange(self.n, dtype=np.int64) if allowed is None else allowed
+        if self._matrix is not None:
+            s = (self._matrix if allowed is None else self._matrix[rows]) @ q
+        else:
+            s = np.concatenate([self.scores(q, rows[i : i + 65_536]) for i in range(0, len(rows), 65_536)])
+        top = np.argpartition(-s, k - 1)[:k] if len(s) > k else np.arange(len(s))
+        top = top[np.lexsort((rows[top], -s[top]))]  # by score, then row: the same order every time
+        return rows[top], s[top].astype(np.float32)
+
+    def _probe(self, q: np.ndarray, allowed: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        nprobe = self.nprobe
+        sel = None
+        if allowed is not None:
+            # Allowed rows are a fraction of each list: probe proportionally more lists.
+            nprobe = min(self.ivf.nlist, math.ceil(self.nprobe * self.n / len(allowed)))
+            mask = np.zeros(self.n, dtype=bool)
+            mask[allowed] = True
+            bits = np.packbits(mask, bitorder="little")
+            sel = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(bits))
+        params = faiss.SearchParametersIVF(nprobe=nprobe, sel=sel)
+        scores, labels = self.index.search(q[None, :], k, params=params)
+        ok = labels[0] >= 0
+        rows, s = labels[0][ok].astype(np.int64), scores[0][ok]
+        order = np.lexsort((rows, -s))
+        return rows[order], s[order]

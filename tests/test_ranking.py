@@ -1,0 +1,104 @@
+"""The searcher's ranking steps on small arrays, and question understanding: no model, no index."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.query import LEAD_INSPECTOR, OVERALL, Filters, Query, understand
+from assistant.search import Masks, apply_floor, fuse, penalise, ranked
+from assistant.settings import MAX_K, RankingSettings, clamp_k
+
+ST = RankingSettings()
+
+
+def masks(n: int, **set_rows: list[int]) -> Masks:
+    arrays = {name: np.zeros(n, dtype=bool) for name in ("lead", "overall", "heading", "front", "restatement")}
+    for name, rows in set_rows.items():
+        arrays[name][rows] = True
+    return Masks(**arrays)
+
+
+def test_fuse_adds_weighted_normalised_bm25_to_the_cosine():
+    dense = np.array([0.5, 0.4, 0.1], dtype=np.float32)
+    bm = np.array([0.0, 12.0, 6.0], dtype=np.float32)
+    score = fuse(dense, bm, ST)
+    assert score.dtype == np.float32
+    np.testing.assert_allclose(score, [0.5, 0.4 + ST.bm25_weight, 0.1 + ST.bm25_weight / 2], rtol=1e-6)
+
+
+def test_weak_keyword_matches_stay_weak():
+    # The best BM25 score is below min_bm25: it is divided by the floor, not by itself.
+    score = fuse(np.zeros(2, dtype=np.float32), np.array([3.0, 0.0], dtype=np.float32), ST)
+    assert score[0] == np.float32(ST.bm25_weight * 3.0 / ST.min_bm25)
+
+
+def test_only_candidates_of_either_signal_are_scored():
+    st = RankingSettings(candidates=2)
+    dense = np.array([0.9, 0.8, 0.1, 0.0, 0.0], dtype=np.float32)
+    bm = np.array([0.0, 0.0, 0.0, 5.0, 4.0], dtype=np.float32)
+    score = fuse(dense, bm, st)
+    assert np.isfinite(score).tolist() == [True, True, False, True, True]
+
+
+def test_penalties_and_intent_boosts():
+    base = np.full(5, 1.0, dtype=np.float32)
+    m = masks(5, heading=[0], front=[1], restatement=[2], lead=[3], overall=[4])
+    plain = penalise(base, m, Query("q"), None, ST)
+    assert plain.dtype == np.float32
+    np.testing.assert_allclose(plain, [1 - ST.heading_penalty, 1 - ST.front_penalty, 1 - ST.restatement_penalty, 1, 1])
+    # Asking who led: front lines are not penalised and the lead line is lifted.
+    lead = penalise(base, m, Query("q", intent=LEAD_INSPECTOR), None, ST)
+    assert lead[1] == 1.0 and lead[3] == 1.0 + ST.intent_boost
+    overall = penalise(base, m, Query("q", intent=OVERALL), None, ST)
+    assert overall[4] == 1.0 + ST.intent_boost
+    # Asking what to improve: summary lists are the answer, not restatements.
+    assert penalise(base, m, Query("q", wants_actions=True), None, ST)[2] == 1.0
+    near = penalise(base, m, Query("q"), np.array([0, 0, 0, 1, 0], dtype=bool), ST)
+    assert near[3] == np.float32(1.0 + ST.month_boost)
+    assert base.tolist() == [1.0] * 5  # the input is not changed
+
+
+def test_floor_keeps_shared_words_or_close_paraphrases():
+    score = np.ones(4, dtype=np.float32)
+    dense = np.array([ST.strong_dense, ST.min_dense, ST.min_dense, ST.min_dense - 0.01], dtype=np.float32)
+    bm = np.array([0.0, 1.0, 0.0, 9.0], dtype=np.float32)
+    assert np.isfinite(apply_floor(score, dense, bm, ST)).tolist() == [True, True, False, False]
+
+
+def test_ranked_stops_at_the_first_passage_below_the_floor():
+    score = np.array([0.2, -np.inf, 0.9, 0.2], dtype=np.float32)
+    assert ranked(score, 10) == [2, 0, 3]
+    assert ranked(score, 1) == [2]
+
+
+def test_a_question_is_understood_once_into_one_query():
+    q = understand("Bedford 2017: how effective was the MASH?", {"bedford"})
+    assert q.filters == Filters(("bedford",), 2017, 2017)
+    assert q.stripped == ("Bedford", "2017") and q.years_asked
+    assert q.topic == "how effective was the MASH?"
+    assert understand("Who was the lead inspector in Bedford?", {"bedford"}).intent == LEAD_INSPECTOR
+    assert understand("What was the overall effectiveness judgement?", set()).intent == OVERALL
+    since = understand("care leavers since 2019", set())
+    assert (since.filters.year_from, since.filters.year_to) == (2019, None)
+    # Nothing but filter words left: the whole question is scored.
+    assert understand("Bedford adoption", {"bedford"}).search_text == "Bedford adoption"
+
+
+def test_explicit_filters_win_and_are_not_widened():
+    q = understand("Bedford 2017: how effective was the MASH?", {"bedford"})
+    merged = q.with_filters(Filters(("blackpool",), 2019, 2019))
+    assert merged.filters == Filters(("blackpool",), 2019, 2019) and not merged.years_asked
+    assert q.with_filters(Filters(("blackpool",))).filters == Filters(("blackpool",), 2017, 2017)
+    plain = Query.plain("care leavers", Filters(year_from=2020))
+    assert plain.search_text == "care leavers" and not plain.years_asked and not plain.intent
+
+
+def test_one_k_limit():
+    assert clamp_k(None) == 5 and clamp_k(0) == 5 and clamp_k(3) == 3
+    assert clamp_k(10_000) == MAX_K and clamp_k(-4) == 1
+
+
+def test_settings_describe_every_field_with_its_measurement():
+    lines = ST.describe()
+    assert len(lines) == len(ST.__dataclass_fields__)
+    assert all("#" in line and "[" in line for line in lines)
