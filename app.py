@@ -21,11 +21,19 @@ def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = No
     ap.add_argument("--port", type=int, default=int(env.get("ASSISTANT_PORT", "7860")))
     ap.add_argument("--corpus", type=Path, default=Path(env.get("ASSISTANT_CORPUS", str(DEFAULT_CORPUS))), help="folder of report files")
     ap.add_argument("--index", type=Path, default=Path(env.get("ASSISTANT_INDEX", str(DEFAULT_INDEX))), help="index folder")
-    ap.add_argument("--model-cache", type=Path, default=Path(env["ASSISTANT_MODEL_CACHE"]) if env.get("ASSISTANT_MODEL_CACHE") else None,
-                    help="where the exported model is cached (default INDEX/models)")
+    ap.add_argument(
+        "--model-cache",
+        type=Path,
+        default=Path(env["ASSISTANT_MODEL_CACHE"]) if env.get("ASSISTANT_MODEL_CACHE") else None,
+        help="where the exported model is cached (default INDEX/models)",
+    )
     ap.add_argument("--max-upload-mb", type=int, default=int(env.get("ASSISTANT_MAX_UPLOAD_MB", "50")))
-    ap.add_argument("--watch", action="store_true", default=env.get("ASSISTANT_WATCH", "") not in ("", "0"),
-                    help="re-index when report files in the corpus folder are added, changed or removed")
+    ap.add_argument(
+        "--watch",
+        action="store_true",
+        default=env.get("ASSISTANT_WATCH", "") not in ("", "0"),
+        help="re-index when report files in the corpus folder are added, changed or removed",
+    )
     args = ap.parse_args(argv)
     return Settings(
         host=args.host,

@@ -28,7 +28,7 @@ from functools import lru_cache
 import numpy as np
 
 from . import keywords
-from .answer import Hit
+from .answer import Hit, filters_json
 from .chunking import Chunk
 from .query import Filters, without_framing
 from .search import Searcher, authority_key
@@ -110,13 +110,30 @@ FRAMING = (
 
 @dataclass(frozen=True)
 class Concept:
-    """One thing the question asks about; a passage covers it if any alternative's terms are all in it."""
+    """One thing the question asks about: a passage covers it if it holds one alternative,
+    a one-word alternative anywhere, a longer one as a phrase ("family support", not
+    "families" here and "support" there)."""
 
     label: str
-    alternatives: tuple[frozenset[str], ...]
+    alternatives: tuple[frozenset[str], ...]  # stemmed terms of each spelling (the keyword index's)
+    phrases: tuple[str, ...] = ()  # each spelling as written, aligned with `alternatives`
 
-    def covered_by(self, terms: frozenset[str]) -> bool:
-        return any(alt <= terms for alt in self.alternatives)
+    def covered_by(self, terms: frozenset[str], text: str | None = None) -> bool:
+        """`terms`: the passage's term_set; `text`: the passage, to check phrases (without it,
+        the terms of a phrase anywhere in the passage count)."""
+        phrases = self.phrases or ("",) * len(self.alternatives)
+        for alt, phrase in zip(self.alternatives, phrases, strict=True):
+            if alt <= terms and (len(alt) < 2 or text is None or not phrase or _loose_phrase(phrase).search(text)):
+                return True
+        return False
+
+
+@lru_cache(maxsize=4096)
+def _loose_phrase(phrase: str) -> re.Pattern:
+    """The words of `phrase` next to each other, in any inflection ("family support" matches
+    "families' support"), any separator ("multi-agency", "multi agency")."""
+    bases = [w[:-1] if len(w) > 3 and w.endswith(("y", "e")) else w for w in re.findall(r"[a-z0-9]+", phrase.lower())]
+    return re.compile(r"(?<![a-z0-9])" + r"[\W_]+".join(re.escape(b) + r"[a-z0-9'’]*" for b in bases), re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -226,16 +243,12 @@ class AcrossAnswer:
         keys = sorted(counts, key=lambda yg: (yg[0], order.get(yg[1], len(order))))
         return tuple(Tally(y, g, counts[(y, g)]) for y, g in keys)
 
-    def rows_for(
-        self, year: str | None = None, grade: str | None = None, coverage: str = FULL
-    ) -> tuple[AcrossRow, ...]:
+    def rows_for(self, year: str | None = None, grade: str | None = None, coverage: str = FULL) -> tuple[AcrossRow, ...]:
         """The rows behind one bar of the chart."""
         return tuple(
             r
             for r in self.rows
-            if (not coverage or r.coverage == coverage)
-            and (year is None or r.year == year)
-            and (grade is None or r.grade == grade)
+            if (not coverage or r.coverage == coverage) and (year is None or r.year == year) and (grade is None or r.grade == grade)
         )
 
     def summary(self) -> str:
@@ -250,16 +263,9 @@ class AcrossAnswer:
         return head + tail + "."
 
     def to_json(self) -> dict:
-        f = self.filters
         return {
             "question": self.question,
-            "filters": {
-                "authorities": [self.authority_names.get(a, a) for a in f.authorities],
-                "from": f.year_from,
-                "to": f.year_to,
-                "reports": list(f.reports),
-                "grades": list(self.grades),
-            },
+            "filters": {**filters_json(self.filters, self.authority_names), "grades": list(self.grades)},
             "summary": self.summary(),
             "concepts": [c.label for c in self.concepts],
             "reports_full": len(self.full),
@@ -293,9 +299,7 @@ def parse_grades(values) -> tuple[str, ...]:
         else:
             parsed = Grade.parse(v)
             if parsed is None:
-                raise ValueError(
-                    f"unknown grade {v!r}: use one of {', '.join(GRADE_ORDER)}"
-                )
+                raise ValueError(f"unknown grade {v!r}: use one of {', '.join(GRADE_ORDER)}")
             g = parsed.value
         if g not in out:
             out.append(g)
@@ -360,7 +364,7 @@ def _phrase_re(phrase: str, as_written: bool = False) -> re.Pattern:
 
 
 @lru_cache(maxsize=1)
-def _glossary() -> tuple[tuple[re.Pattern, int, tuple[frozenset[str], ...]], ...]:
+def _glossary() -> tuple[tuple[re.Pattern, tuple[frozenset[str], ...], tuple[str, ...]], ...]:
     """(pattern of one spelling, entry number, every spelling's terms), longest spelling first.
 
     Acronyms and synonyms work both ways; an everyday wording ("go missing") only from
@@ -370,10 +374,11 @@ def _glossary() -> tuple[tuple[re.Pattern, int, tuple[frozenset[str], ...]], ...
     from .glossary import ACRONYM, PLAIN, load_curated
 
     terms = load_curated()
-    alts_of = [
-        tuple(a for a in (keywords.term_set(p) for p in (*t.term, *t.means)) if a)
-        for t in terms
-    ]
+    alts_of = [tuple(a for a in (keywords.term_set(p) for p in (*t.term, *t.means)) if a) for t in terms]
+    phrase_of: dict[frozenset[str], str] = {}
+    for t in terms:
+        for p in (*t.term, *t.means):
+            phrase_of.setdefault(keywords.term_set(p), p)
     both_ways: dict[frozenset[str], set[int]] = {}
     for n, t in enumerate(terms):
         if t.kind != PLAIN:
@@ -381,19 +386,16 @@ def _glossary() -> tuple[tuple[re.Pattern, int, tuple[frozenset[str], ...]], ...
                 both_ways.setdefault(a, set()).add(n)
     out = []
     for n, t in enumerate(terms):
-        merged = {
-            a
-            for m in {n} | {m for a in alts_of[n] for m in both_ways.get(a, ())}
-            for a in alts_of[m]
-        }
+        merged = {a for m in {n} | {m for a in alts_of[n] for m in both_ways.get(a, ())} for a in alts_of[m]}
         alts = tuple(sorted(merged, key=sorted))
+        phrases = tuple(phrase_of.get(a, "") for a in alts)
         for p in t.term:
-            out.append((_phrase_re(p, as_written=t.kind == ACRONYM), n, alts, len(p)))
+            out.append((_phrase_re(p, as_written=t.kind == ACRONYM), alts, phrases, len(p)))
         if t.kind != PLAIN:
             for p in t.means:
-                out.append((_phrase_re(p), n, alts, len(p)))
+                out.append((_phrase_re(p), alts, phrases, len(p)))
     out.sort(key=lambda x: -x[3])
-    return tuple((pat, n, alts) for pat, n, alts, _ in out)
+    return tuple((pat, alts, phrases) for pat, alts, phrases, _ in out)
 
 
 def concepts(text: str, common: frozenset[str] = frozenset()) -> tuple[Concept, ...]:
@@ -405,31 +407,28 @@ def concepts(text: str, common: frozenset[str] = frozenset()) -> tuple[Concept, 
     rest = without_framing(text)
     out: list[Concept] = []
     used: set[frozenset[str]] = set()
-    for pattern, _, alts in _glossary():
+    for pattern, alts, phrases in _glossary():
         m = pattern.search(rest)
         if m is None:
             continue
         if not used & set(alts):
             used.update(alts)
-            out.append(Concept(m.group(0), alts))
+            out.append(Concept(m.group(0), alts, phrases))
         rest = pattern.sub(" ", rest)
     framing, syn = _framing_words(), _synonyms()
     seen: set[str] = set()
     for word in re.findall(r"\w+(?:[-']\w+)*", rest):
         if word.lower() in framing:
             continue
-        terms = frozenset(
-            t for t in keywords.term_set(word) if t not in common and not t.isdigit()
-        )
+        terms = frozenset(t for t in keywords.term_set(word) if t not in common and not t.isdigit())
         if not terms or terms <= seen:
             continue
         seen |= terms
         if len(terms) == 1:
             (term,) = terms
-            alts = tuple(frozenset({t}) for t in sorted(syn.get(term, {term})))
-        else:  # "multi-agency": all its parts
-            alts = (terms,)
-        out.append(Concept(word.lower(), alts))
+            out.append(Concept(word.lower(), tuple(frozenset({t}) for t in sorted(syn.get(term, {term})))))
+        else:  # "multi-agency": its parts, together
+            out.append(Concept(word.lower(), (terms,), (word,)))
     return tuple(out)
 
 
@@ -471,11 +470,7 @@ class _Lookup:
         if bm is not None and isinstance(scores, dict) and scores.get("num_docs"):
             # Document frequency per term straight from the BM25 index's CSC pointers.
             ptr, n = scores["indptr"], scores["num_docs"]
-            common = frozenset(
-                w
-                for w, i in bm.vocab_dict.items()
-                if i + 1 < len(ptr) and (ptr[i + 1] - ptr[i]) > COMMON_SHARE * n
-            )
+            common = frozenset(w for w, i in bm.vocab_dict.items() if i + 1 < len(ptr) and (ptr[i + 1] - ptr[i]) > COMMON_SHARE * n)
             if n == len(gen.chunks):
                 postings = bm
         out = _Lookup(
@@ -512,14 +507,8 @@ class _Lookup:
             return None
         rows: np.ndarray | None = None
         for c in cs:
-            found = np.unique(
-                np.concatenate([self._rows_with(a) for a in c.alternatives])
-            )
-            rows = (
-                found
-                if rows is None
-                else np.intersect1d(rows, found, assume_unique=True)
-            )
+            found = np.unique(np.concatenate([self._rows_with(a) for a in c.alternatives]))
+            rows = found if rows is None else np.intersect1d(rows, found, assume_unique=True)
             if len(rows) == 0:
                 return set()
         assert rows is not None
@@ -528,8 +517,9 @@ class _Lookup:
             path = self.paths[self.report_of[r]]
             if path in out:
                 continue
-            terms = keywords.term_set(self.texts[r])
-            if all(c.covered_by(terms) for c in cs):
+            text = self.texts[r]
+            terms = keywords.term_set(text)
+            if all(c.covered_by(terms, text) for c in cs):
                 out.add(path)
         return out
 
@@ -560,9 +550,7 @@ def across(
         raise ValueError("ask a question: the across-reports view needs a theme")
     per_report = max(1, min(int(per_report or 1), 5))
     grades = parse_grades(grades)
-    pool = 2 * getattr(
-        getattr(searcher, "settings", None), "candidates", DEFAULT_CANDIDATES
-    )
+    pool = 2 * getattr(getattr(searcher, "settings", None), "candidates", DEFAULT_CANDIDATES)
     answer = searcher.ask(question, k=pool, filters=filters)
     look = _Lookup.of(searcher.generation)
     # The words that became filters (authority, years) are no concept of the theme.
@@ -570,9 +558,7 @@ def across(
     cs = concepts(topic, look.common)
     notes = list(answer.notes)
     if not cs:
-        notes.append(
-            "the question names no specific theme: every passage above the relevance floor counts"
-        )
+        notes.append("the question names no specific theme: every passage above the relevance floor counts")
 
     by_report: dict[str, list[Passage]] = {}
     found_in: dict[str, int] = {}  # report -> search round that found it
@@ -580,7 +566,7 @@ def across(
     def take(hits, round_: int) -> None:
         for h in hits:
             terms = keywords.term_set(h.text)
-            has = [c.covered_by(terms) for c in cs]
+            has = [c.covered_by(terms, h.text) for c in cs]
             if cs and not any(has):
                 continue  # shares no concept: a near-paraphrase of the wording, not of the theme
             covered = tuple(c.label for c, ok in zip(cs, has, strict=True) if ok)
@@ -637,9 +623,7 @@ def across(
         )
     # Scores of later rounds are normalised within a narrower search: not comparable with
     # the first round's, so each round's reports follow the previous round's.
-    rows.sort(
-        key=lambda r: (r.coverage != FULL, found_in.get(r.source, 0), -r.best.hit.score)
-    )
+    rows.sort(key=lambda r: (r.coverage != FULL, found_in.get(r.source, 0), -r.best.hit.score))
     if not include_partial:
         rows = [r for r in rows if r.coverage == FULL]
     rows = [
@@ -682,10 +666,7 @@ def tally_hits(searcher: Searcher, hits) -> tuple[Tally, ...]:
         for h in best.values()
     )
     order = {g: i for i, g in enumerate(GRADE_ORDER)}
-    return tuple(
-        Tally(y, g, counts[(y, g)])
-        for y, g in sorted(counts, key=lambda yg: (yg[0], order.get(yg[1], 99)))
-    )
+    return tuple(Tally(y, g, counts[(y, g)]) for y, g in sorted(counts, key=lambda yg: (yg[0], order.get(yg[1], 99))))
 
 
 def as_text(a: AcrossAnswer) -> str:
@@ -697,9 +678,7 @@ def as_text(a: AcrossAnswer) -> str:
     for r in a.rows:
         h = r.best.hit
         para = f", para. {h.paragraph}" if h.paragraph is not None else ""
-        where = ", ".join(
-            b for b in (r.local_authority, r.published or "date not stated") if b
-        )
+        where = ", ".join(b for b in (r.local_authority, r.published or "date not stated") if b)
         lines += [
             "",
             f"{r.rank}. [{r.coverage}] {where} · {r.grade} · p. {h.page}{para}",

@@ -9,8 +9,8 @@ unchanged.
 
 Filters apply exactly: only allowed rows are ever returned. A narrow filter
 (under `exact_below` rows: one authority, one report) is scored exactly over
-its rows, since an IVF probe would find few of them; a wider one is searched in
-the IVF with a bitmap of its rows and proportionally more lists probed.
+its rows (every list scanned with a bitmap of them), since a partial probe would
+find few of them; a wider one probes proportionally more lists, with the bitmap.
 Figures behind each number: bench/RESULTS.md, "Scale (issue 13)".
 """
 
@@ -20,16 +20,22 @@ import math
 
 import numpy as np
 
-# Passages from which the store writes an IVF index: flat search over 500k
-# passages took p95 ~25 ms on 2 cores, over 2M ~95 ms (bench/ann.py).
-IVF_FROM = 500_000
-# Probed lists: recall@10 >= 0.95 at p95 well under 50 ms on 2 M synthetic vectors with
-# nlist 4096 (bench/ann.py).
-NPROBE = 64
+# Passages from which the store writes an IVF index. Exact scoring (the float32 matrix
+# times the query, as search.py does) is bound by memory reads: p50 / p95 58 / 92 ms
+# at 250k passages, 96 / 137 ms at 500k on 2 loaded cores (bench/ann.py); the full
+# shared corpus (64k) stays flat.
+IVF_FROM = 200_000
+# Probed lists: on 2 M synthetic vectors with nlist 4096, recall@10 0.939 at 64 and 0.953
+# at 128 (p95 17.5 ms on 2 loaded cores; bench/ann.py).
+NPROBE = 128
 # Training points per list (FAISS warns under 39); the sample is drawn with a fixed seed.
 TRAIN_PER_LIST = 40
-# Allowed rows under which a filtered search is exact: scoring 50k rows exactly took ~5 ms.
+# Allowed rows under which a filtered IVF search is exact: every list scanned with a bitmap
+# of the allowed rows, which costs a check per row plus a score per allowed row.
 EXACT_BELOW = 50_000
+# Up to this many allowed rows, exact scoring reads their vectors back one by one instead
+# (FAISS reconstructs ~10 us a row: 13k rows took 140 ms, bench/ann.py).
+READ_BACK_BELOW = 2_000
 
 
 def nlist_for(n: int) -> int:
@@ -49,10 +55,10 @@ def build(vectors: np.ndarray, dim: int, ivf_from: int | None = None, nlist: int
     x = np.ascontiguousarray(vectors, dtype="float32")
     n = len(x)
     if n < (IVF_FROM if ivf_from is None else ivf_from):
-        index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        flat = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
         if n:
-            index.add(x)
-        return index
+            flat.add(x)
+        return flat
     nlist = nlist or nlist_for(n)
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT, False)
@@ -69,7 +75,7 @@ def build(vectors: np.ndarray, dim: int, ivf_from: int | None = None, nlist: int
 class Dense:
     """A generation's dense index, searched with filters that apply exactly. Thread-safe."""
 
-    def __init__(self, index, nprobe: int | None = None, exact_below: int = EXACT_BELOW):
+    def __init__(self, index, nprobe: int | None = None, exact_below: int = EXACT_BELOW, read_back_below: int = READ_BACK_BELOW):
         import faiss
 
         self.index = index
@@ -77,6 +83,7 @@ class Dense:
         self.ivf = index if isinstance(index, faiss.IndexIVF) else None
         self.nprobe = nprobe or (self.ivf.nprobe if self.ivf else 0)
         self.exact_below = exact_below
+        self.read_back_below = read_back_below
         # Flat: the float32 matrix, scored as search has always scored it.
         self._matrix = None if self.ivf else (index.reconstruct_n(0, self.n) if self.n else np.zeros((0, index.d), "float32"))
 
@@ -104,12 +111,14 @@ class Dense:
             allowed_rows = np.asarray(allowed_rows, dtype=np.int64)
         if k <= 0 or self.n == 0 or (allowed_rows is not None and len(allowed_rows) == 0):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if self.ivf is None or (allowed_rows is not None and len(allowed_rows) <= self.exact_below):
+        if self.ivf is None or (allowed_rows is not None and len(allowed_rows) <= self.read_back_below):
             return self._exact(q, allowed_rows, k)
+        if allowed_rows is not None and len(allowed_rows) <= self.exact_below:
+            return self._probe(q, allowed_rows, k, every_list=True)
         rows, scores = self._probe(q, allowed_rows, k)
         wanted = min(k, self.n if allowed_rows is None else len(allowed_rows))
         if len(rows) < wanted:  # the probed lists held too few allowed rows
-            return self._exact(q, allowed_rows, k)
+            return self._probe(q, allowed_rows, k, every_list=True)
         return rows, scores
 
     def _exact(self, q: np.ndarray, allowed: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -122,19 +131,23 @@ class Dense:
         top = top[np.lexsort((rows[top], -s[top]))]  # by score, then row: the same order every time
         return rows[top], s[top].astype(np.float32)
 
-    def _probe(self, q: np.ndarray, allowed: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def _probe(self, q: np.ndarray, allowed: np.ndarray | None, k: int, every_list: bool = False) -> tuple[np.ndarray, np.ndarray]:
         import faiss
 
-        nprobe = self.nprobe
+        assert self.ivf is not None  # only IVF indexes are probed
+        nprobe = self.ivf.nlist if every_list else self.nprobe
         sel = None
         if allowed is not None:
-            # Allowed rows are a fraction of each list: probe proportionally more lists.
-            nprobe = min(self.ivf.nlist, math.ceil(self.nprobe * self.n / len(allowed)))
+            # Allowed rows are a fraction f of each list: probe more lists, 1/sqrt(f) times as
+            # many (1/f overshot: recall 0.995 but p95 74 ms for f = 11%, bench/ann.py).
+            nprobe = self.ivf.nlist if every_list else min(self.ivf.nlist, math.ceil(nprobe * math.sqrt(self.n / len(allowed))))
             mask = np.zeros(self.n, dtype=bool)
             mask[allowed] = True
             bits = np.packbits(mask, bitorder="little")
             sel = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(bits))
-        params = faiss.SearchParametersIVF(nprobe=nprobe, sel=sel)
+        params = faiss.SearchParametersIVF()
+        params.nprobe = nprobe
+        params.sel = sel
         scores, labels = self.index.search(q[None, :], k, params=params)
         ok = labels[0] >= 0
         rows, s = labels[0][ok].astype(np.int64), scores[0][ok]

@@ -28,6 +28,9 @@ class Hit:
     citation: str
     url: str
     chunk_id: str = ""
+    judgement: str = ""  # the graded judgement the passage sits under, as the report names it
+    grade: str = ""  # that judgement's grade ("good", "requires improvement", ...); "" where none is printed
+    report_grade: str = ""  # the report's overall effectiveness grade, as `grade` spells grades
 
     def to_json(self) -> dict:
         return {
@@ -44,6 +47,9 @@ class Hit:
             "highlight": list(self.highlight),
             "citation": self.citation,
             "url": self.url,
+            "judgement": self.judgement,
+            "grade": self.grade,
+            "report_grade": self.report_grade,
         }
 
 
@@ -63,21 +69,30 @@ class Answer:
     also_searched: tuple[str, ...] = ()  # glossary terms added to the question's own words
     suggestions: tuple[str, ...] = ()  # what the library does hold, when it abstains
 
+    @property
+    def places_abstained(self) -> bool:
+        """No passage because the question is about a place the library holds no report for."""
+        return self.abstained.startswith("no report for ")
+
     def to_json(self) -> dict:
-        f = self.filters
         return {
             "question": self.question,
-            "filters": {
-                "authorities": [self.authority_names.get(a, a) for a in f.authorities],
-                "from": f.year_from,
-                "to": f.year_to,
-                "reports": list(f.reports),
-            },
+            "filters": filters_json(self.filters, self.authority_names),
             "hits": [h.to_json() for h in self.hits],
             "abstained": self.abstained or None,
             "also_searched": list(self.also_searched),
             "suggestions": list(self.suggestions),
         }
+
+
+def filters_json(f: Filters, authority_names: dict[str, str]) -> dict:
+    """The filters as the JSON contract shows them: authorities by display name."""
+    return {
+        "authorities": [authority_names.get(a, a) for a in f.authorities],
+        "from": f.year_from,
+        "to": f.year_to,
+        "reports": list(f.reports),
+    }
 
 
 def citation(title: str, authority: str, published: str, page: int, paragraph: int | None, url: str) -> str:

@@ -44,7 +44,9 @@ class Record:
 
     def to_json(self) -> dict:
         return {
-            "time": self.time, "who": self.who, "action": self.action,
+            "time": self.time,
+            "who": self.who,
+            "action": self.action,
             "files": [{"path": f.path, "sha256": f.sha256, "note": f.note} for f in self.files],
             "outcome": self.outcome,
         }
@@ -62,7 +64,7 @@ class Record:
 
 
 def admin(client: str | None) -> str:
-    """"admin tab (192.0.2.7)": who, for a change made in the browser."""
+    """ "admin tab (192.0.2.7)": who, for a change made in the browser."""
     return f"{ADMIN_TAB} ({client})" if client else ADMIN_TAB
 
 
@@ -158,8 +160,9 @@ def check_fallback(index_dir: Path, served: str, warnings: Iterable[str], who: s
     lines = list(warnings)
     current = current_name(Path(index_dir))
     if current and current != served:
-        lines.insert(0, f"index generation {current} is damaged; answering from the older generation {served} "
-                        "(`python -m assistant index` rebuilds it)")
+        lines.insert(
+            0, f"index generation {current} is damaged; answering from the older generation {served} (`python -m assistant index` rebuilds it)"
+        )
         try:
             record_fallback(index_dir, who, current, served, warnings)
         except OSError as exc:  # a read-only index folder: the warning still shows

@@ -142,12 +142,27 @@ def other_place_names(path: Path = PLACES_CSV) -> frozenset[str]:
     return frozenset(names)
 
 
+def _title_words(name: str) -> str:
+    """A council's own name as words, without the council title around it
+    ("London Borough of Barnet" -> "barnet", "City of London" stays whole: unlike
+    `norm_name`, "city of" inside a name is kept)."""
+    w = list(_words(name))
+    for before in (("the",), *_BEFORE[:2]):
+        if tuple(w[: len(before)]) == before:
+            w = w[len(before) :]
+    for after in _AFTER:
+        if len(w) > len(after) and tuple(w[-len(after) :]) == after:
+            w = w[: -len(after)]
+            break
+    return " ".join(w)
+
+
 def title_name(title: str) -> str:
-    """The authority a report's title names, normalised; "" when it names none."""
+    """The authority a report's title names, as words; "" when it names none."""
     m = _TITLE_NAME.match(title.strip())
     if not m:
         return ""
-    name = norm_name(m.group(1))
+    name = _title_words(m.group(1))
     if not name or len(name.split()) > 6 or re.search(r"\b(inspection|services|children|report|review)\b", name):
         return ""
     return name
@@ -171,7 +186,7 @@ class AuthorityTable:
         reports: Iterable[tuple[str, str, str]],
         aliases: Iterable[Alias] | None = None,
         other_places: Iterable[str] | None = None,
-    ) -> "AuthorityTable":
+    ) -> AuthorityTable:
         """`reports`: (path relative to the corpus, local_authority, title) of each report
         in the library; the manifest's and the report's own `local_authority` both work."""
         aliases = load_aliases() if aliases is None else tuple(aliases)
@@ -184,7 +199,7 @@ class AuthorityTable:
                 continue
             names.setdefault(key, local_authority or key.title())
             f = forms.setdefault(key, {key})
-            for extra in (norm_name(local_authority), title_name(title)):
+            for extra in (_title_words(local_authority), title_name(title)):
                 if extra:
                     f.add(extra)
         capital_only = {a.alias for a in aliases if a.kind == "common-word"}
@@ -209,14 +224,14 @@ class AuthorityTable:
         return cls(authorities, ordered, shadows)
 
     @classmethod
-    def from_manifest(cls, corpus: Path, **kw) -> "AuthorityTable":
+    def from_manifest(cls, corpus: Path, **kw) -> AuthorityTable:
         """From a corpus folder's `manifest.csv` (folder names and `local_authority`)."""
         from .metadata import read_manifest
 
         return cls.build(((p, row.local_authority, "") for p, row in read_manifest(Path(corpus)).items()), **kw)
 
     @classmethod
-    def from_generation(cls, gen, **kw) -> "AuthorityTable":
+    def from_generation(cls, gen, **kw) -> AuthorityTable:
         """From an index generation's reports (folder, the report's own name, its title)."""
         return cls.build(((r.path, r.meta.local_authority, r.meta.title) for r in gen.reports), **kw)
 

@@ -84,8 +84,10 @@ def split_sentences(text: str) -> list[str]:
 def _pack(pieces: list[str], budget: int) -> list[str]:
     """Greedy runs of consecutive pieces whose token count fits `budget`."""
     sizes = [n - 2 for n in count_tokens(pieces)]  # drop [CLS]/[SEP] per piece
-    out, cur, cur_n = [], [], 0
-    for piece, n in zip(pieces, sizes):
+    out: list[str] = []
+    cur: list[str] = []
+    cur_n = 0
+    for piece, n in zip(pieces, sizes, strict=True):
         if cur and cur_n + n > budget:
             out.append(" ".join(cur))
             cur, cur_n = [], 0
@@ -118,7 +120,7 @@ def chunk_report(report: Report) -> list[Chunk]:
     # The model's window holds what is embedded: the section and the passage.
     full = count_tokens([f"{p.section}\n{p.text}" if p.section else p.text for p in paragraphs])
     chunks: list[Chunk] = []
-    for p, h, n in zip(paragraphs, headers, full):
+    for p, h, n in zip(paragraphs, headers, full, strict=True):
         if n <= MAX_TOKENS:
             texts = [p.text]
         else:
@@ -133,8 +135,18 @@ def chunk_report(report: Report) -> list[Chunk]:
                 page = p.spans[1].page if offset >= first_len else p.spans[0].page
             chunks.append(
                 Chunk(
-                    chunk_id(report.sha256, p.index, part), report.sha256, p.index, part, t, h, page, p.number, p.section, p.kind,
-                    judgement=p.judgement, grade=p.grade,
+                    chunk_id(report.sha256, p.index, part),
+                    report.sha256,
+                    p.index,
+                    part,
+                    t,
+                    h,
+                    page,
+                    p.number,
+                    p.section,
+                    p.kind,
+                    judgement=p.judgement,
+                    grade=p.grade,
                 )
             )
     return chunks

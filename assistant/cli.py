@@ -74,8 +74,12 @@ def cmd_fetch(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     opts = fetch.Options(
-        workers=args.workers, rate=args.rate, timeout=args.timeout, retries=args.retries,
-        max_bytes=int(args.max_mb * fetch.MB), allow_hosts=tuple(args.allow_host or ()),
+        workers=args.workers,
+        rate=args.rate,
+        timeout=args.timeout,
+        retries=args.retries,
+        max_bytes=int(args.max_mb * fetch.MB),
+        allow_hosts=tuple(args.allow_host or ()),
     )
     summary = fetch.fetch(entries, args.corpus, opts, progress=_progress_bar(), refused=bad)
     fetch.merge_manifest(args.corpus, entries, summary)
@@ -115,8 +119,13 @@ def cmd_inspect(args) -> int:
     print(f"file:              {report.path}")
     print(f"sha256:            {report.sha256}")
     for label, value in [
-        ("title", m.title), ("local authority", m.local_authority), ("inspection dates", m.inspection_dates),
-        ("published", m.published), ("lead inspector", m.lead_inspector), ("overall", m.overall), ("source", m.source_url),
+        ("title", m.title),
+        ("local authority", m.local_authority),
+        ("inspection dates", m.inspection_dates),
+        ("published", m.published),
+        ("lead inspector", m.lead_inspector),
+        ("overall", m.overall),
+        ("source", m.source_url),
     ]:
         print(f"{label + ':':<19}{value or '-'}")
     for j in m.judgements:
@@ -130,23 +139,32 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-def cmd_ask(args) -> int:
-    from .query import Filters
+def _open_searcher(index: Path):
+    """The searcher over `index`, or None after saying why on stderr; warns when a
+    damaged generation was passed over (and the audit log records it)."""
+    from . import audit
     from .search import Searcher
     from .store import IndexError_
 
     try:
-        searcher = Searcher(args.index)
+        searcher = Searcher(index)
     except IndexError_ as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    from . import audit
-
-    for line in audit.check_fallback(args.index, searcher.generation.name, searcher.warnings, audit.COMMAND_LINE):
+        return None
+    for line in audit.check_fallback(index, searcher.generation.name, searcher.warnings, audit.COMMAND_LINE):
         print(f"warning: {line}", file=sys.stderr)
+    return searcher
+
+
+def cmd_ask(args) -> int:
+    from .query import Filters
+
+    searcher = _open_searcher(args.index)
+    if searcher is None:
+        return 2
     explicit = None
     if args.authority or args.year_from or args.year_to:
-        from .query import norm_name
+        from .authorities import norm_name
 
         explicit = Filters(tuple(norm_name(a) for a in args.authority or ()), args.year_from, args.year_to)
     questions = sys.stdin if args.question == "-" else [args.question]
@@ -177,18 +195,10 @@ def cmd_ask(args) -> int:
 
 def cmd_eval(args) -> int:
     from .evaluate import run_file
-    from .search import Searcher
-    from .store import IndexError_
 
-    try:
-        searcher = Searcher(args.index)
-    except IndexError_ as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    searcher = _open_searcher(args.index)
+    if searcher is None:
         return 2
-    from . import audit
-
-    for line in audit.check_fallback(args.index, searcher.generation.name, searcher.warnings, audit.COMMAND_LINE):
-        print(f"warning: {line}", file=sys.stderr)
     run_file(searcher, args.questions, sys.stdout, k=args.k, mode=args.mode)
     return 0
 
@@ -203,8 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rebuild", action="store_true", help="ignore the current index and build from scratch")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--watch", action="store_true", help="then keep watching the corpus folder and re-index after each change")
-    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
-                   help="parse, chunk and embed new files as Ray tasks on the cluster at ADDRESS (default: a local Ray instance)")
+    p.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="ADDRESS",
+        help="parse, chunk and embed new files as Ray tasks on the cluster at ADDRESS (default: a local Ray instance)",
+    )
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("fetch", help="download the reports a manifest lists into the corpus, then index them")

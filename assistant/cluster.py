@@ -153,8 +153,9 @@ def build_index_on_ray(
     started = connect(address, num_cpus)
     try:
         cache = Path(model_cache or index_dir / "models").resolve()
-        return build_index(corpus, index_dir, rebuild=rebuild, embedder=embedder, progress=progress, limits=limits,
-                           prepare=ray_prepare(cache, limits))
+        return build_index(
+            corpus, index_dir, rebuild=rebuild, embedder=embedder, progress=progress, limits=limits, prepare=ray_prepare(cache, limits)
+        )
     finally:
         if started:
             _ray().shutdown()

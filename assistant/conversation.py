@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .query import Filters, Query, norm_name
+from .authorities import norm_name
+from .query import Filters, Query
 
 # Words that carry no topic of their own in a follow-up ("and in 2021?", "what about Blackpool?").
 _FILLER = frozenset(

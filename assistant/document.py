@@ -73,7 +73,7 @@ class ReportMeta:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict) -> "ReportMeta":
+    def from_json(cls, d: dict) -> ReportMeta:
         d = dict(d)
         d["judgements"] = tuple(Judgement(**j) for j in d.get("judgements", ()))
         return cls(**d)

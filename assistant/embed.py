@@ -217,9 +217,7 @@ class _TorchEmbedder(Embedder):
         with _quiet_transformers():
             self._model = SentenceTransformer(str(directory), device="cpu", local_files_only=True)
         if self._model.max_seq_length != MAX_TOKENS:
-            raise ModelIntegrityError(
-                f"{directory} sets max_seq_length={self._model.max_seq_length}, expected {MAX_TOKENS}"
-            )
+            raise ModelIntegrityError(f"{directory} sets max_seq_length={self._model.max_seq_length}, expected {MAX_TOKENS}")
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         vecs = self._model.encode(
@@ -326,10 +324,7 @@ def _onnx_cache_path(cache_dir: pathlib.Path) -> pathlib.Path:
     # Keyed on the exporting and running libraries too: a different torch may
     # trace a different graph and a different onnxruntime may quantise or
     # fuse differently, and either would change the vectors slightly.
-    versions = "-".join(
-        f"{short}{_safe(importlib.metadata.version(pkg))}"
-        for short, pkg in (("torch", "torch"), ("ort", "onnxruntime"))
-    )
+    versions = "-".join(f"{short}{_safe(importlib.metadata.version(pkg))}" for short, pkg in (("torch", "torch"), ("ort", "onnxruntime")))
     return pathlib.Path(cache_dir) / f"minilm-l6-v2-{WEIGHTS_SHA256[:12]}-{versions}-int8-{_ONNX_RECIPE}.onnx"
 
 
@@ -398,12 +393,8 @@ def _mean_pooled(bert: Any) -> Any:
             super().__init__()
             self.bert = bert
 
-        def forward(
-            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor
-        ) -> torch.Tensor:
-            hidden = self.bert(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-            ).last_hidden_state
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor) -> torch.Tensor:
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
             weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
             return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
@@ -435,9 +426,7 @@ def _check_export(onnx_path: pathlib.Path, model: Any, example: dict[str, np.nda
     got = _l2_normalise(session.run(None, example)[0])
     worst = float((ref * got).sum(axis=1).min())
     if worst < _MIN_EXPORT_COSINE:
-        raise RuntimeError(
-            f"int8 ONNX export disagrees with PyTorch (min cosine {worst:.3f} < {_MIN_EXPORT_COSINE}); not caching it"
-        )
+        raise RuntimeError(f"int8 ONNX export disagrees with PyTorch (min cosine {worst:.3f} < {_MIN_EXPORT_COSINE}); not caching it")
 
 
 def _model_dim(directory: pathlib.Path) -> int:

@@ -86,8 +86,7 @@ def evaluate(searcher, questions: list[Question], k: int = 10, mode: str = "hybr
 
 def print_report(res: EvalResult, out: TextIO, misses: bool = True) -> None:
     def row(name, s):
-        out.write(f"{name:<16} n={s['n']:<4} hit@1={s['hit@1']:.3f} hit@5={s['hit@5']:.3f} "
-                  f"hit@10={s['hit@10']:.3f} MRR@10={s['mrr@10']:.3f}\n")
+        out.write(f"{name:<16} n={s['n']:<4} hit@1={s['hit@1']:.3f} hit@5={s['hit@5']:.3f} hit@10={s['hit@10']:.3f} MRR@10={s['mrr@10']:.3f}\n")
 
     row("overall", res.summary())
     by_type = defaultdict(list)
@@ -161,7 +160,7 @@ def is_unanswerable_file(path: Path) -> bool:
     return Path(path).suffix.lower() == ".txt"
 
 
-def run_file(searcher, path: Path, out: TextIO, k: int = 10, mode: str = "hybrid", misses: bool = True) -> "EvalResult | AbstainResult":
+def run_file(searcher, path: Path, out: TextIO, k: int = 10, mode: str = "hybrid", misses: bool = True) -> EvalResult | AbstainResult:
     """Evaluate one questions file of either kind and print its report; returns the result."""
     if is_unanswerable_file(path):
         un = evaluate_unanswerable(searcher, load_unanswerable(path), k=k, mode=mode)

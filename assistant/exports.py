@@ -141,9 +141,7 @@ class CitedReport:
     published: str  # ISO date or ""
     url: str  # the report itself (no page anchor)
     locators: tuple[tuple[int, int | None], ...]  # (page, paragraph)
-    judgements: tuple[
-        str, ...
-    ] = ()  # "judgement: grade" of the cited passages, where known
+    judgements: tuple[str, ...] = ()  # "judgement: grade" of the cited passages, where known
 
     @property
     def year(self) -> str:
@@ -156,10 +154,7 @@ class CitedReport:
 
     def locator_text(self) -> str:
         """ "p. 3, para. 4; p. 7" — every place cited."""
-        return "; ".join(
-            f"p. {p}, para. {n}" if n is not None else f"p. {p}"
-            for p, n in self.locators
-        )
+        return "; ".join(f"p. {p}, para. {n}" if n is not None else f"p. {p}" for p, n in self.locators)
 
     def note(self) -> str:
         bits = [self.local_authority, f"cited: {self.locator_text()}"]
@@ -170,9 +165,7 @@ class CitedReport:
         return ". ".join(b for b in bits if b)
 
 
-def cited_reports(
-    hits, base_url: str = "", judgement_of: dict[str, str] | None = None
-) -> list[CitedReport]:
+def cited_reports(hits, base_url: str = "", judgement_of: dict[str, str] | None = None) -> list[CitedReport]:
     """The reports behind `hits`, each once with all its cited pages and paragraphs.
     `judgement_of`: chunk id -> "judgement: grade", for hits that do not carry it."""
     order: list[str] = []
@@ -193,11 +186,7 @@ def cited_reports(
         judgements = []
         for h in hs:
             j, g = _grade_fields(h)
-            label = (
-                f"{j}: {g}"
-                if j and g
-                else (j or g) or (judgement_of or {}).get(h.chunk_id, "")
-            )
+            label = f"{j}: {g}" if j and g else (j or g) or (judgement_of or {}).get(h.chunk_id, "")
             if label and label not in judgements:
                 judgements.append(label)
         url = export_url(h0, base_url).split("#")[0]
@@ -221,9 +210,7 @@ def _key(h: Hit, used: dict[str, int]) -> str:
         re.sub(
             r"[^a-z0-9]+",
             "",
-            (
-                h.local_authority or PurePosixPath(h.source).parent.name or "report"
-            ).lower(),
+            (h.local_authority or PurePosixPath(h.source).parent.name or "report").lower(),
         )[:30]
         or "report"
     )
@@ -242,9 +229,7 @@ _BIB_REPLACE = {"\\": r"\textbackslash{}", "^": r"\^{}", "~": r"\~{}"}
 def _bib(text: str) -> str:
     """A field value safe inside braces: LaTeX specials escaped, braces never unbalanced."""
     text = " ".join(str(text).split())
-    return _BIB_SPECIAL.sub(
-        lambda m: _BIB_REPLACE.get(m.group(1), "\\" + m.group(1)), text
-    )
+    return _BIB_SPECIAL.sub(lambda m: _BIB_REPLACE.get(m.group(1), "\\" + m.group(1)), text)
 
 
 def _bib_field(name: str, value: str) -> str:
@@ -273,11 +258,7 @@ def bibtex(reports: list[CitedReport]) -> str:
             ("note", r.note()),
             ("keywords", r.local_authority),
         ]
-        body = ",\n".join(
-            f"  {name} = {{{_bib_field(name, value)}}}"
-            for name, value in fields
-            if value
-        )
+        body = ",\n".join(f"  {name} = {{{_bib_field(name, value)}}}" for name, value in fields if value)
         out.append(f"@techreport{{{r.key},\n{body}\n}}\n")
     return "\n".join(out)
 
@@ -328,9 +309,7 @@ def csl_json(reports: list[CitedReport]) -> str:
             "note": r.note(),
         }
         if r.published:
-            item["issued"] = {
-                "date-parts": [[int(x) for x in r.published.split("-") if x.isdigit()]]
-            }
+            item["issued"] = {"date-parts": [[int(x) for x in r.published.split("-") if x.isdigit()]]}
         if r.url:
             item["URL"] = r.url
         if r.local_authority:
@@ -398,8 +377,5 @@ def across_csv(a, base_url: str = "") -> str:
 def across_cited(a, base_url: str = "") -> list[CitedReport]:
     """The reports of an across.AcrossAnswer, rows in order, for the citation formats."""
     passages = [p for r in a.rows for p in r.passages]
-    labels = {
-        p.hit.chunk_id: f"{p.judgement}: {p.grade}" if p.judgement else p.grade
-        for p in passages
-    }
+    labels = {p.hit.chunk_id: f"{p.judgement}: {p.grade}" if p.judgement else p.grade for p in passages}
     return cited_reports([p.hit for p in passages], base_url, labels)

@@ -97,10 +97,7 @@ class FetchSummary:
     def lines(self) -> list[str]:
         got = self.of(FETCHED)
         mb = sum(o.size for o in got) / MB
-        out = [
-            (f"fetched {len(got)} ({mb:.1f} MB), {len(self.of(UNCHANGED))} unchanged, "
-             f"{len(self.of(FAILED))} failed in {self.seconds:.1f} s")
-        ]
+        out = [(f"fetched {len(got)} ({mb:.1f} MB), {len(self.of(UNCHANGED))} unchanged, {len(self.of(FAILED))} failed in {self.seconds:.1f} s")]
         out += [f"  failed: {o.path}: {o.reason}" for o in self.of(FAILED)]
         return out
 
@@ -311,8 +308,11 @@ def _open(url: str, headers: dict[str, str], opts: Options, pace: _Pace) -> tupl
         cls = http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection
         conn = cls(u.hostname or "", u.port, timeout=opts.timeout)
         try:
-            conn.request("GET", (u.path or "/") + (f"?{u.query}" if u.query else ""), headers={
-                "User-Agent": USER_AGENT, "Accept": "application/pdf", **headers})
+            conn.request(
+                "GET",
+                (u.path or "/") + (f"?{u.query}" if u.query else ""),
+                headers={"User-Agent": USER_AGENT, "Accept": "application/pdf", **headers},
+            )
             resp = conn.getresponse()
         except BaseException:
             conn.close()
@@ -343,7 +343,7 @@ def _mb(n: int) -> str:
 
 
 def _looks_like_pdf(head: bytes) -> str:
-    """"" for the start of a PDF, else why not."""
+    """ "" for the start of a PDF, else why not."""
     if b"%PDF-" in head[:1024]:
         return ""
     lower = head[:1024].lower()
@@ -593,9 +593,7 @@ def file_refs(summary: FetchSummary):
     from .audit import FileRef
 
     return tuple(
-        FileRef(o.path, o.sha256, o.status if o.status != FAILED else f"failed: {o.reason}")
-        for o in summary.outcomes
-        if o.status != UNCHANGED
+        FileRef(o.path, o.sha256, o.status if o.status != FAILED else f"failed: {o.reason}") for o in summary.outcomes if o.status != UNCHANGED
     )
 
 

@@ -268,7 +268,7 @@ class Glossary:
         object.__setattr__(self, "_by_acronym", dict(by_acr))
 
     @classmethod
-    def build(cls, mined: Iterable[Term] = (), curated: Iterable[Term] | None = None) -> "Glossary":
+    def build(cls, mined: Iterable[Term] = (), curated: Iterable[Term] | None = None) -> Glossary:
         """Curated entries first; a mined acronym the curated file already explains is left out."""
         curated = load_curated() if curated is None else tuple(curated)
         known = {s for t in curated if t.kind == ACRONYM for s in t.term}
@@ -316,9 +316,7 @@ class Glossary:
     # -- storage (the index keeps the mined terms beside its passages) ---------------
 
     def mined_json(self) -> str:
-        return json.dumps(
-            [{"term": t.term[0], "means": t.means[0], "count": t.count} for t in self.terms if t.source == MINED], indent=0
-        )
+        return json.dumps([{"term": t.term[0], "means": t.means[0], "count": t.count} for t in self.terms if t.source == MINED], indent=0)
 
     @staticmethod
     def mined_from_json(text: str) -> list[Term]:

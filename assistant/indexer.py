@@ -9,6 +9,7 @@ file says so).
 from __future__ import annotations
 
 import fcntl
+import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,7 @@ import numpy as np
 from . import embed, ingest, keywords, metadata
 from .chunking import CHUNKING_VERSION, Chunk, chunk_report
 from .document import IngestFailure, Report, ReportMeta
+from .glossary import Glossary, mine_acronyms
 from .store import (
     Checked,
     ChunkRows,
@@ -37,6 +39,14 @@ from .store import (
 )
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def mined_glossary(rows: ChunkRows) -> str:
+    """The acronyms the library's reports define on first use ("return home interviews
+    (RHIs)"), as glossary.json. Mined over every passage at each build, since a pair
+    counts only once two passages define it: 0.7 s for the full shared corpus."""
+    texts = (json.loads(line)["text"] for line in rows.data.splitlines() if b"(" in line)
+    return Glossary(tuple(mine_acronyms(texts))).mined_json()
 
 __all__ = ["BuildSummary", "Busy", "Prepared", "build_index", "build_lock", "embed_distinct", "model_stamp"]
 
@@ -58,7 +68,7 @@ class Prepared:
     embedded: int = 0  # distinct texts embedded for `vectors`
 
     @classmethod
-    def of(cls, report: Report, vectors: np.ndarray | None = None, embedded: int = 0) -> "Prepared":
+    def of(cls, report: Report, vectors: np.ndarray | None = None, embedded: int = 0) -> Prepared:
         chunks = tuple(chunk_report(report))
         return cls(report.path, report.sha256, report.size, len(report.pages), len(report.paragraphs), report.meta, chunks, vectors, embedded)
 
@@ -302,16 +312,18 @@ def _build(
     prepared, failures, old = _prepare_new(plan, checked, manifest, prepare, note)
     summary.failed = failures + _duplicate_failures(plan, failures)
     layout = _lay_out(plan, prepared, manifest, summary)
-    if _nothing_changed(checked, layout, summary):
+    if checked is not None and _nothing_changed(checked, layout, summary):
         # Keep serving the current generation as it is, unread.
         summary.generation = checked.name
         return summary
-    if plan.keep and old is None:
+    if plan.keep and old is None and checked is not None:
         old = _passages(checked)
     new = _new_passages(layout, embedder, stamp.dim, summary, note)
     note("writing index", 0, 1)
-    passages = join_passages([(old if kept else new, s, e) for kept, s, e in layout.sources], stamp.dim)
-    summary.generation = write_generation(index_dir, stamp, layout.entries, summary.failed, passages, str(corpus.resolve()))
+    passages = join_passages([(old if kept and old is not None else new, s, e) for kept, s, e in layout.sources], stamp.dim)
+    summary.generation = write_generation(
+        index_dir, stamp, layout.entries, summary.failed, passages, str(corpus.resolve()), mined_glossary(passages.rows)
+    )
     note("writing index", 1, 1)
     return summary
 
@@ -327,7 +339,7 @@ def _prepare_new(
         preparing = pool.submit(prepare, plan.todo, manifest, note)
         failed_before = {f.path for f in checked.failures} if checked else set()
         if plan.removed or any(rel not in failed_before for _, rel in plan.todo):
-            if plan.keep:
+            if plan.keep and checked is not None:
                 old = _passages(checked)
             keywords.prepare()
         prepared, failures = preparing.result()

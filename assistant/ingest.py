@@ -180,7 +180,9 @@ def _text_report_parts(kind: str, text: str) -> tuple[list[Page], list[Paragraph
                 continue
             heading = kind == "md" and folded.startswith("#")
             blocks.append((heading, folded.lstrip("#").strip() if heading else folded))
-    paragraphs, parts, pos, section = [], [], 0, ""
+    paragraphs: list[Paragraph] = []
+    parts: list[str] = []
+    pos, section = 0, ""
     for heading, t in blocks:
         start = pos + (2 if parts else 0)
         parts.append(t)
@@ -295,19 +297,22 @@ def ingest_files(
     queue = sorted(todo, key=lambda item: _size(item[0]))
 
     def done(item: Report | IngestFailure) -> None:
-        (result.reports if isinstance(item, Report) else result.failures).append(item)
+        if isinstance(item, Report):
+            result.reports.append(item)
+        else:
+            result.failures.append(item)
         if on_done:
             on_done(item)
 
     try:
         while queue or any(s.job for s in slots):
-            for i, s in enumerate(slots):
+            for s in slots:
                 if s.job is None and queue:
                     path, rel = queue.pop()
                     s.job = (rel, time.monotonic() + limits.seconds)
                     s.conn.send((str(path), rel, manifest.get(rel)))
             busy = [s for s in slots if s.job]
-            timeout = max(0.0, min(s.job[1] for s in busy) - time.monotonic())
+            timeout = max(0.0, min(s.job[1] for s in busy if s.job) - time.monotonic())
             ready = wait([s.conn for s in busy] + [s.proc.sentinel for s in busy], timeout)
             for i, s in enumerate(slots):
                 if not s.job:

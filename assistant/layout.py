@@ -36,6 +36,8 @@ _FURNITURE_SHARE = 0.4
 _BULLET_RE = re.compile(r"^[\u2022\u25aa\u25fc\u25a0\u25cf\u25e6\u27a2\uf000-\uf0ff]\s*")
 _NUMBERED_RE = re.compile(r"^(\d{1,3})\.\s+(?=\S)")
 _TERMINAL_RE = re.compile(r"[.!?:;][\"'\u2019\u201d)\]]*$")
+# Paragraphs not under a printed heading get these section labels.
+_KIND_SECTIONS: dict[str, str] = {JUDGEMENT: JUDGEMENTS_SECTION, FOOTNOTE: FOOTNOTES_SECTION}
 # A footnote marker glued to the end of a heading ("What needs to improve?1").
 _MARKER_END_RE = re.compile(r"(?<=[?)a-z\u2019])(\d{1,2})$")
 _FOOTNOTE_START_RE = re.compile(r"^(\d{1,2})\s+(?=[A-Z\u2018\u201c'\"(a-z])")
@@ -213,12 +215,7 @@ def _opens_graded_heading(lines: list[_Line], i: int) -> bool:
     if GRADED_HEADING_RE.match(lines[i].text):
         return True
     nxt = lines[i + 1] if i + 1 < len(lines) else None
-    return bool(
-        nxt
-        and nxt.page == lines[i].page
-        and not nxt.blank_before
-        and GRADED_HEADING_RE.match(f"{lines[i].text} {nxt.text}")
-    )
+    return bool(nxt and nxt.page == lines[i].page and not nxt.blank_before and GRADED_HEADING_RE.match(f"{lines[i].text} {nxt.text}"))
 
 
 def _blocks(lines: list[_Line]) -> list[_Block]:
@@ -252,7 +249,7 @@ def _blocks(lines: list[_Line]) -> list[_Block]:
             blocks.append(_Block(BULLET, [line], prefix_len=bullet.end()))
         elif label:
             blocks.append(_Block(FRONT, [line]))
-        elif prev is None or prev.kind in (HEADING, JUDGEMENT) or prev.closed:
+        elif prev is None or prev_line is None or prev.kind in (HEADING, JUDGEMENT) or prev.closed:
             blocks.append(_Block(BODY, [line]))
         elif prev.kind == FRONT:
             # "Lead inspector: Jane Smith" may wrap its title onto one short line.
@@ -320,9 +317,9 @@ def build_pages(raw_pages: list[str]) -> tuple[list[Page], list[Paragraph]]:
         body.extend(page_lines)
 
     blocks = _blocks(body)
-    for page, lines in sorted(notes.items()):
+    for page, note_lines in sorted(notes.items()):
         # Footnotes sit after the body; each "N text" line opens a new one.
-        for line in lines:
+        for line in note_lines:
             if _FOOTNOTE_START_RE.match(line.text) or not blocks or blocks[-1].kind != FOOTNOTE or blocks[-1].lines[-1].page != page:
                 blocks.append(_Block(FOOTNOTE, [line]))
             else:
@@ -357,9 +354,7 @@ def _section_name(heading: _Block, text: str, marks: set[tuple[int, int]]) -> st
     return text
 
 
-def _assemble(
-    raw_pages: list[str], blocks: list[_Block], vocab: _Vocabulary, marks: set[tuple[int, int]]
-) -> tuple[list[Page], list[Paragraph]]:
+def _assemble(raw_pages: list[str], blocks: list[_Block], vocab: _Vocabulary, marks: set[tuple[int, int]]) -> tuple[list[Page], list[Paragraph]]:
     page_parts: dict[int, list[str]] = {i + 1: [] for i in range(len(raw_pages))}
     page_len: dict[int, int] = {i + 1: 0 for i in range(len(raw_pages))}
     paragraphs: list[Paragraph] = []
@@ -380,7 +375,7 @@ def _assemble(
             continue
         text = ""
         spans = []
-        for g, piece in zip(groups, pieces):
+        for g, piece in zip(groups, pieces, strict=True):
             if not piece:
                 continue
             page = g[0].page
@@ -402,7 +397,7 @@ def _assemble(
             parent_number = None
             # What follows the judgement table is the summary, not under a heading.
             section = "" if b.kind == JUDGEMENT else section
-        kind_section = {JUDGEMENT: JUDGEMENTS_SECTION, FOOTNOTE: FOOTNOTES_SECTION}.get(b.kind, section)
+        kind_section = _KIND_SECTIONS.get(b.kind, section)
         paragraphs.append(
             Paragraph(
                 index=len(paragraphs),

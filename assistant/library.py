@@ -53,7 +53,7 @@ def rows(gen: Generation) -> list[LibraryRow]:
 
 
 def judgements_text(judgements: tuple[Judgement, ...]) -> str:
-    """"Leaders: Good; In care: RI" — the overall grade has its own column, and each
+    """ "Leaders: Good; In care: RI" — the overall grade has its own column, and each
     area its short name (vocab.JudgementArea) so the column stays readable."""
     out = []
     for j in judgements:

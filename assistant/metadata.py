@@ -123,7 +123,7 @@ def extract(paragraphs: list[Paragraph] | tuple[Paragraph, ...], rel_path: str, 
         # Some print it over two lines that layout reads as two headings
         # ("Children's services in the Royal Borough of Kingston upon" / "Thames are good").
         texts = [p.text for p in first_page]
-        pairs = [f"{a} {b}" for a, b in zip(texts, texts[1:])]
+        pairs = [f"{a} {b}" for a, b in zip(texts, texts[1:], strict=False)]
         m = next((m for t in texts + pairs if (m := SIF_OVERALL_RE.search(t))), None)
         if m:
             # The sentence says "require improvement to be good"; the table's grade is "Requires ...".

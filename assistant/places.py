@@ -25,6 +25,7 @@ REGION = "region"
 ABROAD = "abroad"
 KINDS = (UK_COUNCIL, UK_TOWN, NATION, REGION, ABROAD)
 
+
 @dataclass(frozen=True)
 class Entry:
     name: str
@@ -69,7 +70,7 @@ class Gazetteer:
         object.__setattr__(self, "index", idx)
 
     @classmethod
-    def load(cls, path: Path = PLACES_CSV) -> "Gazetteer":
+    def load(cls, path: Path = PLACES_CSV) -> Gazetteer:
         rows = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
         out = []
         for i, row in enumerate(csv.DictReader(rows), 2):
@@ -77,7 +78,16 @@ class Gazetteer:
             if not name or kind not in KINDS:
                 raise ValueError(f"{path.name}: bad place row {i}: {row}")
             aliases = [a.strip() for a in (row.get("aliases") or "").split("|") if a.strip()]
-            out.append(Entry(name, kind, (row.get("country") or "").strip(), (name, *aliases), row.get("common", "").strip() == "1", (row.get("within") or "").strip()))
+            out.append(
+                Entry(
+                    name,
+                    kind,
+                    (row.get("country") or "").strip(),
+                    (name, *aliases),
+                    row.get("common", "").strip() == "1",
+                    (row.get("within") or "").strip(),
+                )
+            )
         return cls(tuple(out))
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from .authorities import AuthorityTable, norm_name
+from .authorities import AuthorityTable
 from .glossary import Glossary
 from .metadata import MONTHS
 from .places import Place, find_places
@@ -72,7 +72,7 @@ class Query:
     also: tuple[str, ...] = ()
 
     @classmethod
-    def plain(cls, text: str, filters: Filters = Filters()) -> "Query":
+    def plain(cls, text: str, filters: Filters = Filters()) -> Query:
         """No understanding: every word is scored, only `filters` apply."""
         return cls(text, text, filters)
 
@@ -86,7 +86,7 @@ class Query:
         """The words scored: without filter words, unless stripping them left almost nothing."""
         return self.rest if len(self.rest.split()) >= 2 or not self.stripped else self.text
 
-    def with_filters(self, explicit: Filters | None) -> "Query":
+    def with_filters(self, explicit: Filters | None) -> Query:
         """Filters the user set in the UI/CLI win over those read from the question."""
         if explicit is None:
             return self
@@ -133,9 +133,7 @@ def understand(question: str, library: AuthorityTable | Iterable[str], glossary:
         if not (m.group(1).lower() == "may" and not re.search(r"\bMay\b", question)):
             month = MONTHS[m.group(1).lower()]
             words.append(m.group(1))
-    intent = (
-        Intent.LEAD_INSPECTOR if LEAD_QUESTION_RE.search(question) else Intent.OVERALL if OVERALL_QUESTION_RE.search(question) else Intent.NONE
-    )
+    intent = Intent.LEAD_INSPECTOR if LEAD_QUESTION_RE.search(question) else Intent.OVERALL if OVERALL_QUESTION_RE.search(question) else Intent.NONE
     rest = strip_words(question, tuple(words))
     places = tuple(find_places(question, table))
     also = glossary.expand(rest).phrases if glossary is not None else ()

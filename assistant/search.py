@@ -9,24 +9,25 @@ from the report's own front-page lines, which a similarity model ranks poorly.
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from . import embed, keywords
+from . import ann, embed, keywords
 from .answer import Answer, Hit, citation
-from .chunking import split_sentences
-from .indexer import model_stamp
 from .authorities import AuthorityTable, authority_key, norm_name
+from .chunking import split_sentences
 from .glossary import Glossary, mine_acronyms
 from .query import Filters, Query, understand, without_framing
+from .rerank import document_frequencies, rare_term_share
 from .settings import DEFAULT_K, RankingSettings
-from .vocab import LEAD_INSPECTOR_RE, OVERALL_LINE_RE, RESTATEMENT_SECTION_RE, Intent, Kind
-from .store import Generation, IndexError_, current_name, load_generation, load_serving
+from .store import Generation, IndexError_, current_name, load_generation, load_serving, model_stamp
+from .vocab import LEAD_INSPECTOR_RE, OVERALL_LINE_RE, RESTATEMENT_SECTION_RE, Grade, Intent, Kind
+
 
 @dataclass(frozen=True)
 class Masks:
@@ -39,14 +40,19 @@ class Masks:
     # Summary lists ("What needs to improve?", "Recommendations", the summary for
     # children) restate in one line a finding that the body gives with its evidence.
     restatement: np.ndarray
+    # Printed paragraph numbers mark the judgement sections' body, where findings
+    # are stated with their evidence (2018+ reports).
+    numbered: np.ndarray
 
-    def take(self, rows: np.ndarray) -> "Masks":
-        return Masks(self.lead[rows], self.overall[rows], self.heading[rows], self.front[rows], self.restatement[rows])
+    def take(self, rows: np.ndarray) -> Masks:
+        return Masks(self.lead[rows], self.overall[rows], self.heading[rows], self.front[rows], self.restatement[rows], self.numbered[rows])
 
     @classmethod
-    def of(cls, chunks, boilerplate_reports: int) -> "Masks":
+    def of(cls, chunks, boilerplate_reports: int) -> Masks:
         lead = np.array([c.kind == Kind.FRONT and bool(LEAD_INSPECTOR_RE.match(c.text)) for c in chunks], dtype=bool)
-        overall = np.array([c.kind in (Kind.JUDGEMENT, Kind.HEADING) and c.page == 1 and bool(OVERALL_LINE_RE.match(c.text)) for c in chunks], dtype=bool)
+        overall = np.array(
+            [c.kind in (Kind.JUDGEMENT, Kind.HEADING) and c.page == 1 and bool(OVERALL_LINE_RE.match(c.text)) for c in chunks], dtype=bool
+        )
         heading = np.array([c.kind == Kind.HEADING for c in chunks], dtype=bool)
         # Text printed in many reports (Ofsted's address, licence, "What needs to improve?")
         # is boilerplate, whatever it shares with a question.
@@ -55,7 +61,8 @@ class Masks:
         # Page furniture that survived cleaning ("© Crown copyright 2014") is as useless as front lines.
         front = np.array([c.kind == Kind.FRONT or len(c.text.split()) < 5 for c in chunks], dtype=bool)
         restatement = np.array([bool(RESTATEMENT_SECTION_RE.match(c.section)) for c in chunks], dtype=bool)
-        return cls(lead, overall, heading, front, restatement)
+        numbered = np.array([c.number is not None for c in chunks], dtype=bool)
+        return cls(lead, overall, heading, front, restatement, numbered)
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class _Served:
     """A generation plus the arrays that make filtering and scoring cheap."""
 
     gen: Generation
-    vectors: np.ndarray
+    dense: ann.Dense  # flat (every allowed row scored exactly) or, for millions of passages, IVF
     report_of: np.ndarray  # chunk -> report index
     year_of: np.ndarray  # report -> published year (0 unknown)
     month_of: np.ndarray
@@ -72,9 +79,10 @@ class _Served:
     masks: Masks
     library: AuthorityTable  # every form that names one of its authorities
     glossary: Glossary  # the field's terms, curated and mined from these reports
+    df: Callable[[str], int]  # passages containing a keyword term
 
     @classmethod
-    def of(cls, gen: Generation, settings: RankingSettings) -> "_Served":
+    def of(cls, gen: Generation, settings: RankingSettings) -> _Served:
         n = len(gen.chunks)
         report_of = np.zeros(n, dtype=np.int32)
         for i, r in enumerate(gen.reports):
@@ -87,11 +95,14 @@ class _Served:
             names.setdefault(k, r.meta.local_authority or k.title())
         masks = Masks.of(gen.chunks, settings.boilerplate_reports)
         library = AuthorityTable.from_generation(gen)
-        return cls(gen, gen.vectors(0, n), report_of, years, months, keys, names, masks, library, glossary_of(gen))
+        return cls(gen, ann.Dense(gen.dense), report_of, years, months, keys, names, masks, library, glossary_of(gen), document_frequencies(gen.bm25))
 
 
 def glossary_of(gen: Generation) -> Glossary:
-    """The curated glossary plus the acronyms these reports define on first use."""
+    """The curated glossary plus the acronyms these reports define on first use (mined at build time)."""
+    if gen.glossary:
+        return Glossary.build(Glossary.mined_from_json(gen.glossary))
+    # Generations written before the glossary was stored: mine them now (0.7 s for the full library).
     return Glossary.build(mine_acronyms(c.text for c in gen.chunks))
 
 
@@ -164,20 +175,35 @@ class Searcher:
         f, notes = self._scope(s, q)
         answer = Answer(q.text, f, (), q.month, q.intent, tuple(notes), s.gen.name, s.names, also_searched=q.also)
         if reason := not_in_library(q):
-            return replace(answer, abstained=reason, suggestions=("ask about an English local authority the library holds (see the Library tab)",))
+            # Nothing was searched, so no glossary terms either.
+            return replace(
+                answer,
+                abstained=reason,
+                also_searched=(),
+                suggestions=("ask about an English local authority the library holds (see the Library tab)",),
+            )
         rows = np.flatnonzero(self._report_mask(s, f)[s.report_of]) if len(s.report_of) else np.zeros(0, dtype=np.int64)
         if len(rows) == 0:
             return answer
         dense, bm, terms = self._signals(s, q, rows)
+        st = self.settings
+        if (extra := self._glossary_bm25(s, q, rows, terms)) is not None:
+            # The glossary's words count for less than the question's own; the floor reads only the own.
+            keyword = (bm + st.glossary_weight * extra).astype(np.float32)
+            terms = terms + [t for phrase in q.also for t in keywords.terms(phrase)]
+        else:
+            keyword = bm
         if mode == "dense":
             score = dense.copy()
         elif mode == "bm25":
-            score = bm.astype(np.float32)
+            score = keyword.astype(np.float32)
         else:
-            score = fuse(dense, bm, self.settings)
-            score = penalise(score, s.masks.take(rows), q, _near_month(s, rows, q.month), self.settings)
+            score = fuse(dense, keyword, st)
+            score = penalise(score, s.masks.take(rows), q, _near_month(s, rows, q.month), st)
             if not q.intent:
-                score = apply_floor(score, dense, bm, self.settings)
+                score = apply_floor(score, dense, bm, st)
+                if abstains(score, unknown_share(terms, s.df, len(s.gen.chunks), st.rare_below), st):
+                    return replace(answer, abstained=NOTHING_MATCHES, suggestions=TOPICS)
         qterms = set(terms)
         hits = [self._hit(s, int(rows[j]), rank, float(score[j]), qterms) for rank, j in enumerate(ranked(score, k), 1)]
         return replace(answer, hits=tuple(hits))
@@ -199,13 +225,15 @@ class Searcher:
         (its header names the authority and year): `search_text` leaves them out.
         """
         text = q.search_text
-        qv = self.embedder.encode([text])[0]
-        dense = s.vectors[rows] @ qv
         terms = keywords.terms(without_framing(text)) or keywords.terms(text)
-        # The glossary's wording of the question ("return home interview") counts as the question's own.
-        terms += [t for phrase in q.also for t in keywords.terms(phrase) if t not in terms]
         bm = s.gen.bm25.get_scores(terms)[rows] if terms else np.zeros(len(rows), dtype=np.float32)
-        return dense, bm, terms
+        qv = self.embedder.encode([text])[0]
+        return dense_scores(s.dense, qv, rows, bm, self.settings.candidates), bm, terms
+
+    def _glossary_bm25(self, s: _Served, q: Query, rows: np.ndarray, own: list[str]) -> np.ndarray | None:
+        """BM25 of the glossary's wording of the question ("return home interview"), or None."""
+        added = [t for phrase in q.also for t in keywords.terms(phrase) if t not in own]
+        return s.gen.bm25.get_scores(list(dict.fromkeys(added)))[rows] if added else None
 
     def _report_mask(self, s: _Served, f: Filters) -> np.ndarray:
         ok = np.ones(len(s.gen.reports), dtype=bool)
@@ -241,13 +269,16 @@ class Searcher:
             citation=citation(m.title, m.local_authority, m.published, c.page, c.number, m.source_url),
             url=url,
             chunk_id=c.id,
+            judgement=c.judgement,
+            grade=c.grade,
+            report_grade=(g := Grade.parse(m.overall)) and g.value or "",
         )
 
     def best_per_report(self, topic: str, authority: str, k_each: int = 1) -> list[Hit]:
         """The 'over time' view: the best passage from each of one authority's reports, oldest first."""
         s = self._served
         key = norm_name(authority) if authority not in s.names else authority
-        out = []
+        out: list[Hit] = []
         reports = sorted((r for r, kk in zip(s.gen.reports, s.key_of) if kk == key), key=lambda r: r.meta.published)
         for r in reports:
             out.extend(self.search(Query.plain(topic, Filters(reports=(r.path,))), k=k_each).hits)
@@ -255,6 +286,41 @@ class Searcher:
 
 
 # -- the ranking steps: small arrays in, arrays out ---------------------------------------
+
+
+def dense_scores(dense: ann.Dense, qv: np.ndarray, rows: np.ndarray, bm: np.ndarray, candidates: int) -> np.ndarray:
+    """Cosine of the question with each row in scope. A flat index scores every row
+    exactly; an IVF index (millions of passages) scores only its `candidates` nearest
+    rows and BM25's, and gives the rest -1, below any floor: fusion ranks no others."""
+    if dense.ivf is None:
+        return dense.scores(qv, rows)
+    out = np.full(len(rows), -1.0, dtype=np.float32)
+    near, cos = dense.search(qv, rows, candidates)
+    out[np.searchsorted(rows, near)] = cos
+    top_bm = _top(bm, candidates)
+    out[top_bm] = dense.scores(qv, rows[top_bm])
+    return out
+
+
+NOTHING_MATCHES = "nothing in the reports matches"
+# What the library does hold, offered when it abstains: the inspections' judgement areas.
+TOPICS = (
+    "ask about what the reports judge: help and protection (the front door, MASH, thresholds, child protection), "
+    "children in care, care leavers, adoption and fostering, or leadership (caseloads, supervision, the workforce)",
+)
+
+
+def unknown_share(terms: list[str], df, n_docs: int, rare_below: int) -> float:
+    """Share of the question's keyword weight (idf mass) in words the library barely knows:
+    most of an off-topic question's weight, almost none of a real one's."""
+    return rare_term_share(terms, df, n_docs, rare_below)
+
+
+def abstains(score: np.ndarray, unknown: float, st: RankingSettings) -> bool:
+    """Calibrated on questions (bench/abstain.py): the best passage is not good enough once
+    the question's words the library does not know are counted against it."""
+    top = float(score.max()) if len(score) else -math.inf
+    return not math.isfinite(top) or top - st.unknown_weight * unknown < st.abstain_below
 
 
 def not_in_library(q: Query) -> str:
@@ -278,7 +344,8 @@ def fuse(dense: np.ndarray, bm: np.ndarray, st: RankingSettings) -> np.ndarray:
 
 def penalise(score: np.ndarray, m: Masks, q: Query, near_month: np.ndarray | None, st: RankingSettings) -> np.ndarray:
     """Push down what is rarely the quotable answer (headings, boilerplate, front-page
-    lines, summary restatements) and lift what the question's intent asks for."""
+    lines, summary restatements) and lift what the question's intent asks for, or,
+    with no intent, the judgement sections' numbered paragraphs."""
     score = score.copy()  # in place from here: the sums stay float32, as fused
     score -= st.heading_penalty * m.heading
     if q.intent != Intent.LEAD_INSPECTOR:
@@ -289,6 +356,8 @@ def penalise(score: np.ndarray, m: Masks, q: Query, near_month: np.ndarray | Non
         score += st.intent_boost * m.lead
     elif q.intent == Intent.OVERALL:
         score += st.intent_boost * m.overall
+    else:
+        score += st.numbered_boost * m.numbered
     if near_month is not None:
         score += st.month_boost * near_month
     return score

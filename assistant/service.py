@@ -22,10 +22,11 @@ from pathlib import Path
 from . import across as across_mod
 from . import audit, conversation, exports, fetch, ui_format
 from .answer import Answer
+from .authorities import norm_name
 from .embed import Embedder, load_embedder
 from .indexer import BuildSummary, Busy, build_index
 from .ingest import PDF_HEADER_WINDOW, pdf_header_offset
-from .query import Filters, Query, norm_name
+from .query import Filters, Query
 from .search import Searcher
 from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, clamp_k
 from .store import IndexError_, current_name, generations
@@ -36,6 +37,7 @@ _FETCH_DEFAULTS = fetch.Options()
 # How often a running app reads CURRENT: a replica serves a new generation within this
 # plus the time to load it (bench/replicas.py).
 FOLLOW_SECONDS = 0.5
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -174,7 +176,7 @@ class Service:
         turn = conversation.next_turn(self.searcher.understand(question), ctx)
         answer = self.searcher.search(turn.query, k=k)
         new_ctx = conversation.after_answer(turn.context, answer.filters)
-        suggestions = () if answer.hits else self.suggestions(new_ctx, k)
+        suggestions = () if answer.hits or answer.places_abstained else self.suggestions(new_ctx, k)
         searched = (turn.context.topic or turn.query.text) if turn.follow_up else question
         return Reply(answer, searched, new_ctx, ui_format.answer_markdown(answer, searched, suggestions))
 
@@ -183,7 +185,7 @@ class Service:
         query = conversation.rerun(ctx)
         answer = self.searcher.search(query, k=k) if query else self._empty(ctx)
         new_ctx = conversation.after_answer(ctx, answer.filters)
-        suggestions = () if answer.hits else self.suggestions(new_ctx, k)
+        suggestions = () if answer.hits or answer.places_abstained else self.suggestions(new_ctx, k)
         return Reply(answer, ctx.topic, new_ctx, ui_format.answer_markdown(answer, ctx.topic, suggestions))
 
     def _empty(self, ctx: conversation.Context) -> Answer:
@@ -260,8 +262,15 @@ class Service:
         """One best passage per report that discusses `question` (see across.py)."""
         return across_mod.across(self.searcher, question, filters, tuple(grades or ()), per_report)
 
-    def across_json(self, question: str, authorities: list[str] | None = None, year_from: int | None = None,
-                    year_to: int | None = None, grades: list[str] | None = None, per_report: int = 1) -> dict:
+    def across_json(
+        self,
+        question: str,
+        authorities: list[str] | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        grades: list[str] | None = None,
+        per_report: int = 1,
+    ) -> dict:
         explicit = None
         if authorities or year_from or year_to:
             explicit = Filters(tuple(norm_name(a) for a in authorities or ()), year_from or None, year_to or None)
@@ -295,8 +304,10 @@ class Service:
         if fj and not fj.finished.is_set():
             lines.append(f"Fetch running: {fj.done}/{fj.total}.")
         if self.watcher is not None:
-            lines.append("Watching the corpus folder: changes are re-indexed automatically."
-                         + (f" **Watching stopped:** {ui_format.escape_text(self.watcher.error)}" if self.watcher.error else ""))
+            lines.append(
+                "Watching the corpus folder: changes are re-indexed automatically."
+                + (f" **Watching stopped:** {ui_format.escape_text(self.watcher.error)}" if self.watcher.error else "")
+            )
         lines[1:1] = [f"**Warning:** {ui_format.escape_text(w)}" for w in self.serving_warnings()]
         return "\n\n".join(lines)
 

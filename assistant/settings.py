@@ -29,20 +29,41 @@ class RankingSettings:
     """How dense and keyword scores become one ranking (search.py's pipeline)."""
 
     candidates: int = _f(200, "passages taken from each of dense and BM25 before fusion", "dev: no change from 100 to 400")
-    bm25_weight: float = _f(0.35, "weight of the max-normalised BM25 score added to the cosine", "dev sweep 0.2-0.6 (session 1)")
+    bm25_weight: float = _f(
+        0.3, "weight of the max-normalised BM25 score added to the cosine", "bench/sweep.py with numbered_boost: dev and everyday (RESULTS)"
+    )
+    glossary_weight: float = _f(
+        0.25,
+        "weight of the BM25 score of the glossary's added terms, inside the BM25 score",
+        "everyday 0.800 -> 0.813 hit@5 (bench/rank_experiments.py)",
+    )
     min_bm25: float = _f(6.0, "BM25 normaliser floor, so weak keyword matches stay weak", "dev sweep 2-10 (session 1)")
     intent_boost: float = _f(
         1.0, "added to the lead-inspector / overall-effectiveness line when the question asks for it", "dev: hit@1 1.000 on both types"
     )
     month_boost: float = _f(0.08, "added to reports published within 2 months of a month the question names", "dev: month questions")
     heading_penalty: float = _f(0.5, "subtracted from headings and boilerplate passages", "dev (session 1)")
-    boilerplate_reports: int = _f(5, "a passage text printed in this many reports counts as boilerplate", "full corpus: Ofsted's address, licence lines")
+    boilerplate_reports: int = _f(
+        5, "a passage text printed in this many reports counts as boilerplate", "full corpus: Ofsted's address, licence lines"
+    )
     front_penalty: float = _f(0.3, "subtracted from front-page lines and fragments under 5 words", "dev (session 1)")
     restatement_penalty: float = _f(
         0.2, "subtracted from one-line restatements in summary lists unless the question asks what to improve", "dev hit@5 0.922 -> 0.956 (session 2)"
     )
+    numbered_boost: float = _f(
+        0.1,
+        "added to numbered paragraphs (the judgement sections' body) when the question has no intent",
+        "dev MRR 0.917 -> 0.928, everyday 0.800 -> 0.827 hit@5",
+    )
     min_dense: float = _f(0.15, "cosine below which a passage is never shown", "dev questions vs off-topic ones (session 1)")
     strong_dense: float = _f(0.45, "cosine above which a passage is shown without sharing a word", "dev questions vs off-topic ones (session 1)")
+    abstain_below: float = _f(
+        0.47,
+        "nothing is shown when the best fused score less unknown_weight x unknown share is below this",
+        "bench/abstain.py: fitted 0.478 (no answer in a top 5 lost); leave-one-out 17/25 unanswerable emptied",
+    )
+    unknown_weight: float = _f(0.5, "weight of the share of the question's idf mass in words the library barely knows", "bench/abstain.py")
+    rare_below: int = _f(3, "a word in fewer passages than this counts as unknown to the library", "bench/abstain.py")
 
     def describe(self) -> list[str]:
         """One line per field, for benchmark output."""

@@ -100,7 +100,7 @@ class ModelStamp:
     backend: str
 
 
-def model_stamp(embedder: "Embedder") -> ModelStamp:
+def model_stamp(embedder: Embedder) -> ModelStamp:
     """The stamp of a loaded embedder (here, so the build and the search side both reach it)."""
     i = embedder.info
     return ModelStamp(i.name, i.dim, i.weights_sha256, i.backend)
@@ -120,6 +120,7 @@ class Generation:
     bm25: object  # bm25s.BM25
     corpus: str  # the corpus folder it was built from
     chunking: int = 0  # CHUNKING_VERSION it was built with
+    glossary: str = ""  # glossary.json: acronyms its reports define, mined at build time ("" before)
 
     def vectors(self, start: int, end: int) -> np.ndarray:
         return self.dense.reconstruct_n(start, end - start) if end > start else np.zeros((0, self.model.dim), "float32")
@@ -213,7 +214,7 @@ class ChunkRows:
     starts: np.ndarray  # int64, one more than rows: row i is data[starts[i]:starts[i + 1]]
 
     @classmethod
-    def of(cls, data: bytes) -> "ChunkRows":
+    def of(cls, data: bytes) -> ChunkRows:
         if data and not data.endswith(b"\n"):
             raise ValueError("chunks.jsonl does not end with a newline")
         ends = np.flatnonzero(np.frombuffer(data, np.uint8) == 10) + 1
@@ -309,6 +310,7 @@ def write_generation(
     failures: list[IngestFailure],
     passages: Passages,
     corpus: str,
+    glossary: str = "",
 ) -> str:
     """Write a complete new generation and make it current; returns its name.
 
@@ -328,6 +330,8 @@ def write_generation(
         _put_dense(out, model, passages.vectors)
         _put_terms(out, passages.terms)
         _put_bm25(out, passages.terms)
+        if glossary:
+            out.put("glossary.json", glossary.encode("utf-8"))
         _put_manifest(out, name, corpus, model, {"reports": len(reports), "chunks": len(passages), "failures": len(failures)})
         _publish(index_dir, tmp, name)
     except BaseException:
@@ -485,7 +489,8 @@ class Checked:
             if dense.ntotal != len(chunks) or len(chunks) != self.counts["chunks"]:
                 raise IndexError_(f"{self.path}: counts do not match the manifest")
         return Generation(
-            self.name, self.path, self.model, self.reports, chunks, self.failures, dense, bm25, self.corpus, self.chunking
+            self.name, self.path, self.model, self.reports, chunks, self.failures, dense, bm25, self.corpus, self.chunking,
+            blobs.get("glossary.json", b"").decode("utf-8"),
         )
 
     def passages(self) -> Passages:

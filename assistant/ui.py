@@ -40,7 +40,7 @@ INTRO = (
     "# Ofsted report assistant\n\n"
     "Ask about children's services inspection reports. Answers are the reports' own words, "
     "quoted with report, page and paragraph; nothing is paraphrased. Name an authority and a year "
-    "in the question (\"Bedford 2017: how effective was the MASH?\"), or set the filters."
+    'in the question ("Bedford 2017: how effective was the MASH?"), or set the filters.'
 )
 PRIVATE = "private"  # UI-only events: not callable through the API clients
 
@@ -140,8 +140,12 @@ def _ask_tab(authority_choices) -> _AskTab:
                 csv_btn = gr.DownloadButton("Export passages (CSV)", visible=False, elem_id="export-csv")
                 md_btn = gr.DownloadButton("Export passages (Markdown)", visible=False, elem_id="export-md")
             with gr.Row():
-                order = gr.Radio([("Best passage first", ui_format.RELEVANCE), ("Newest report first", ui_format.DATE)],
-                                 value=ui_format.RELEVANCE, label="Order of reports", elem_id="order")
+                order = gr.Radio(
+                    [("Best passage first", ui_format.RELEVANCE), ("Newest report first", ui_format.DATE)],
+                    value=ui_format.RELEVANCE,
+                    label="Order of reports",
+                    elem_id="order",
+                )
                 cite_btns = tuple(
                     gr.DownloadButton(f"Cited reports ({name})", visible=False, elem_id=f"export-{eid}")
                     for name, eid in (("BibTeX", "bib"), ("RIS", "ris"), ("CSL-JSON", "csl"))
@@ -158,13 +162,23 @@ def _ask_tab(authority_choices) -> _AskTab:
             ot_auth = gr.Dropdown(choices=authority_choices(), value=None, label="Authority", elem_id="ot-authority")
             ot_btn = gr.Button("Best passage from each of its reports", elem_id="over-time")
     ot_chart = gr.BarPlot(
-        value=ui_format.chart_frame(()), x="year", y="reports", color="grade", color_map=ui_format.GRADE_COLOURS,
+        value=ui_format.chart_frame(()),
+        x="year",
+        y="reports",
+        color="grade",
+        color_map=ui_format.GRADE_COLOURS,
         title="Its reports by year and grade of the judgement the best passage sits under",
-        x_title="Year published", y_title="Reports", color_title="Grade", height=260, visible=False, elem_id="over-time-chart",
+        x_title="Year published",
+        y_title="Reports",
+        color_title="Grade",
+        height=260,
+        visible=False,
+        elem_id="over-time-chart",
     )
     over_time = gr.Markdown(latex_delimiters=[], elem_id="over-time-view")
-    return _AskTab(chat, question, new_topic, csv_btn, md_btn, auth, y_from, y_to, k, apply_btn, ot_auth, ot_btn, over_time,
-                   order, cite_btns, ot_chart)
+    return _AskTab(
+        chat, question, new_topic, csv_btn, md_btn, auth, y_from, y_to, k, apply_btn, ot_auth, ot_btn, over_time, order, cite_btns, ot_chart
+    )
 
 
 def _library_tab(service: Service) -> gr.Dataframe:
@@ -231,8 +245,23 @@ def _wire_chat(service: Service, t: _AskTab, ctx_state: gr.State, authority_choi
 
     def on_new_topic():
         hidden = gr.update(visible=False)
-        return (None, hidden, hidden, hidden, "", [], conversation.Context(), gr.update(value=[]), None, None,
-                hidden, hidden, gr.update(value=None), "", gr.update(visible=False))
+        return (
+            None,
+            hidden,
+            hidden,
+            hidden,
+            "",
+            [],
+            conversation.Context(),
+            gr.update(value=[]),
+            None,
+            None,
+            hidden,
+            hidden,
+            gr.update(value=None),
+            "",
+            gr.update(visible=False),
+        )
 
     def on_order(reply, history, order):
         # The latest answer is shown again in the new order; earlier ones keep theirs.
@@ -243,7 +272,7 @@ def _wire_chat(service: Service, t: _AskTab, ctx_state: gr.State, authority_choi
         return history
 
     inputs = [t.chat, ctx_state, t.auth, t.y_from, t.y_to, t.k, t.order]
-    t.question.submit(on_ask, [t.question] + inputs, outputs, api_visibility=PRIVATE)
+    t.question.submit(on_ask, [t.question, *inputs], outputs, api_visibility=PRIVATE)
     t.apply_btn.click(on_apply, inputs, outputs, api_visibility=PRIVATE)
     t.new_topic.click(on_new_topic, None, outputs + [t.over_time, t.ot_chart], api_visibility=PRIVATE)
     t.order.change(on_order, [last, t.chat, t.order], t.chat, api_visibility=PRIVATE)
@@ -270,8 +299,9 @@ def _across_tab(service: Service) -> None:
     their passages, the best passage of each report, and exports (across.py)."""
     grade_choices = [(g[:1].upper() + g[1:], g) for g in across_mod.GRADE_ORDER]
     with gr.Row():
-        question = gr.Textbox(label="Theme", placeholder="e.g. return home interviews for children who go missing",
-                              elem_id="across-question", max_length=1000, scale=4)
+        question = gr.Textbox(
+            label="Theme", placeholder="e.g. return home interviews for children who go missing", elem_id="across-question", max_length=1000, scale=4
+        )
         search_btn = gr.Button("Search all reports", variant="primary", elem_id="across-search", scale=1)
     with gr.Row():
         y_from = gr.Number(label="From year", precision=0, value=None, elem_id="across-from")
@@ -280,9 +310,17 @@ def _across_tab(service: Service) -> None:
         per_report = gr.Slider(1, 3, value=1, step=1, label="Passages per report", elem_id="across-per-report")
     summary = gr.Markdown(elem_id="across-summary")
     chart = gr.BarPlot(
-        value=ui_format.chart_frame(()), x="year", y="reports", color="grade", color_map=ui_format.GRADE_COLOURS,
+        value=ui_format.chart_frame(()),
+        x="year",
+        y="reports",
+        color="grade",
+        color_map=ui_format.GRADE_COLOURS,
         title="Reports discussing the theme fully, by year and grade of the judgement",
-        x_title="Year published", y_title="Reports", color_title="Grade", height=320, elem_id="across-chart",
+        x_title="Year published",
+        y_title="Reports",
+        color_title="Grade",
+        height=320,
+        elem_id="across-chart",
     )
     with gr.Row():
         bar_year = gr.Dropdown(choices=[("all years", "")], value="", label="Passages for year", elem_id="across-year")
@@ -293,8 +331,7 @@ def _across_tab(service: Service) -> None:
         ris_btn = gr.DownloadButton("RIS", visible=False, elem_id="across-ris")
         csl_btn = gr.DownloadButton("CSL-JSON", visible=False, elem_id="across-csl")
     passages = gr.Markdown(latex_delimiters=[], elem_id="across-passages")
-    table = gr.Dataframe(value=[], headers=list(ui_format.ACROSS_TABLE_HEADERS), interactive=False, wrap=True,
-                         max_height=500, elem_id="across-table")
+    table = gr.Dataframe(value=[], headers=list(ui_format.ACROSS_TABLE_HEADERS), interactive=False, wrap=True, max_height=500, elem_id="across-table")
     state = gr.State(None)
 
     def on_search(q, yf, yt, gs, n):
@@ -309,12 +346,14 @@ def _across_tab(service: Service) -> None:
         years = sorted({t.year for t in a.tally() if t.year.isdigit()})
         shown = bool(a.rows)
         return (
-            a, f"**{ui_format.escape_text(a.summary())}** "
-            f"{len(a.full)} matched fully, {len(a.partial)} in part\\.",
+            a,
+            f"**{ui_format.escape_text(a.summary())}** {len(a.full)} matched fully, {len(a.partial)} in part\\.",
             ui_format.chart_frame(a.tally()),
-            gr.update(choices=[("all years", "")] + [(y, y) for y in years], value=""), gr.update(value=""),
+            gr.update(choices=[("all years", "")] + [(y, y) for y in years], value=""),
+            gr.update(value=""),
             *(gr.update(value=str(f), visible=shown) for f in files),
-            ui_format.across_markdown(a), ui_format.across_table(a),
+            ui_format.across_markdown(a),
+            ui_format.across_table(a),
         )
 
     def on_bar(a, year, grade):
@@ -348,15 +387,20 @@ def _add_api(service: Service) -> None:
     """The public `ask` endpoint (the same JSON as `python -m assistant ask --json`)
     and `across` (across.AcrossAnswer.to_json)."""
 
-    def ask(question: str, authorities: list[str] | None = None, year_from: int | None = None,
-            year_to: int | None = None, k: int = 5) -> dict:
+    def ask(question: str, authorities: list[str] | None = None, year_from: int | None = None, year_to: int | None = None, k: int = 5) -> dict:
         """Verbatim passages answering `question`: the JSON of `python -m assistant ask --json`."""
         return service.ask_json(question, authorities, year_from, year_to, k)
 
     gr.api(ask, api_name="ask")
 
-    def across(question: str, authorities: list[str] | None = None, year_from: int | None = None,
-               year_to: int | None = None, grades: list[str] | None = None, per_report: int = 1) -> dict:
+    def across(
+        question: str,
+        authorities: list[str] | None = None,
+        year_from: int | None = None,
+        year_to: int | None = None,
+        grades: list[str] | None = None,
+        per_report: int = 1,
+    ) -> dict:
         """Across all reports: the best passage of each report that discusses `question`, with the
         count of reports matching fully and in part and the count per year and grade."""
         try:
@@ -379,15 +423,21 @@ def _admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None
         with gr.Row():
             # Custom values allowed: the list may be stale after another session's change, and
             # Service.delete_file checks the path itself.
-            to_delete = gr.Dropdown(choices=service.report_files(), value=None, allow_custom_value=True,
-                                    label="Report file to delete", elem_id="admin-delete-choice")
+            to_delete = gr.Dropdown(
+                choices=service.report_files(), value=None, allow_custom_value=True, label="Report file to delete", elem_id="admin-delete-choice"
+            )
             delete_btn = gr.Button("Delete and re-index", variant="stop", elem_id="admin-delete")
         gr.Markdown("### Fetch reports from their links")
         with gr.Row():
-            manifest_file = gr.File(label="Manifest CSV (columns path, local_authority, publication_date, source_url)",
-                                    file_types=[".csv"], type="filepath", elem_id="admin-manifest")
-            links = gr.Textbox(label="…or paste links, one a line (or manifest CSV text)", lines=4, max_lines=12,
-                               max_length=2_000_000, elem_id="admin-links")
+            manifest_file = gr.File(
+                label="Manifest CSV (columns path, local_authority, publication_date, source_url)",
+                file_types=[".csv"],
+                type="filepath",
+                elem_id="admin-manifest",
+            )
+            links = gr.Textbox(
+                label="…or paste links, one a line (or manifest CSV text)", lines=4, max_lines=12, max_length=2_000_000, elem_id="admin-links"
+            )
         fetch_btn = gr.Button("Fetch and re-index", elem_id="admin-fetch")
         admin_msg = gr.Markdown(elem_id="admin-message")
         gr.Markdown("### Changes to the library (newest first)")
@@ -399,8 +449,13 @@ def _admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None
     def on_login(given):
         if not service.password_ok(given):
             return "Wrong password.", gr.update(visible=False), gr.update(), gr.update(), gr.update()
-        return ("Logged in.", gr.update(visible=True), service.index_status(),
-                gr.update(choices=service.report_files(), value=None), service.audit_markdown())
+        return (
+            "Logged in.",
+            gr.update(visible=True),
+            service.index_status(),
+            gr.update(choices=service.report_files(), value=None),
+            service.audit_markdown(),
+        )
 
     def refreshed(message: str):
         return (

@@ -32,7 +32,7 @@ def escape_text(text: str) -> str:
 
 
 def nice_date(iso: str) -> str:
-    """"2022-01-14" -> "14 January 2022"; anything else unchanged."""
+    """ "2022-01-14" -> "14 January 2022"; anything else unchanged."""
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso or "")
     if not m or int(m.group(2)) not in _MONTH_NAMES:
         return iso or "date unknown"
@@ -45,7 +45,7 @@ def date_label(iso: str) -> str:
 
 
 def report_label(title: str, authority: str, published: str, source: str) -> str:
-    """"Title — Authority, 14 January 2022" as plain text; a report without metadata is
+    """ "Title — Authority, 14 January 2022" as plain text; a report without metadata is
     named by its file and "date not stated", with no empty part or stray punctuation."""
     name = " ".join((title or "").split()) or PurePosixPath(source or "").stem or "Inspection report"
     rest = ", ".join(b for b in (" ".join((authority or "").split()), date_label(published)) if b)
@@ -63,7 +63,7 @@ def year_text(f: Filters) -> str:
 
 
 def filters_text(f: Filters, names: dict[str, str]) -> str:
-    """"Bedford · 2017", or "all reports" when nothing narrows the search (plain text)."""
+    """ "Bedford · 2017", or "all reports" when nothing narrows the search (plain text)."""
     bits = [names.get(a, a.title()) for a in f.authorities]
     if y := year_text(f):
         bits.append(y)
@@ -120,10 +120,19 @@ def locator_line(h: Hit) -> str:
 def passage_markdown(h: Hit) -> str:
     """A quote, its one locator line, and the full citation folded away under "copy citation"
     (the report's title is shown once, in its group's heading)."""
-    return "\n".join([
-        f"> {_emphasised(h.text, h.highlight)}", "", locator_line(h), "",
-        "<details><summary>copy citation</summary>", "", copy_block(h), "", "</details>",
-    ])
+    return "\n".join(
+        [
+            f"> {_emphasised(h.text, h.highlight)}",
+            "",
+            locator_line(h),
+            "",
+            "<details><summary>copy citation</summary>",
+            "",
+            copy_block(h),
+            "",
+            "</details>",
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -147,13 +156,12 @@ def group_by_report(hits: tuple[Hit, ...] | list[Hit], order: str = RELEVANCE) -
     for h in hits:
         by.setdefault(h.source, []).append(h)
     groups = [
-        ReportGroup(src, hs[0].title, hs[0].local_authority, hs[0].published, tuple(sorted(hs, key=lambda x: x.rank)))
-        for src, hs in by.items()
+        ReportGroup(src, hs[0].title, hs[0].local_authority, hs[0].published, tuple(sorted(hs, key=lambda x: x.rank))) for src, hs in by.items()
     ]
     groups.sort(key=lambda g: g.hits[0].rank)
     if order == DATE:
         # Undated reports last; ties keep relevance order.
-        groups.sort(key=lambda g: (g.published or "0000"), reverse=True)
+        groups.sort(key=lambda g: g.published or "0000", reverse=True)
     return groups
 
 
@@ -176,7 +184,7 @@ def answer_markdown(a: Answer, searched_text: str | None = None, suggestions: tu
     if a.also_searched:
         parts.append(f"*Also searched: {escape_text('; '.join(a.also_searched))}*")
     if not a.hits:
-        if a.abstained.startswith("no report for"):
+        if a.places_abstained:
             parts.append(f"**Not in this library:** {escape_text(a.abstained[:1].upper() + a.abstained[1:])}\\.")
         else:
             parts.append("No passage in the reports matches this question\\.")
@@ -236,8 +244,7 @@ def across_markdown(a, year: str | None = None, grade: str | None = None) -> str
     (full matches, then those in part); `year`/`grade` narrow to one bar of the chart."""
     parts = [f"**{escape_text(a.summary())}**"]
     if a.concepts:
-        parts.append("Counted where a passage names every part of the question: "
-                     + " · ".join(escape_text(c.label) for c in a.concepts) + "\\.")
+        parts.append("Counted where a passage names every part of the question: " + " · ".join(escape_text(c.label) for c in a.concepts) + "\\.")
     parts += [f"*Note: {escape_text(n)}\\.*" for n in a.notes]
     undated = sum(1 for r in a.full if not r.year.isdigit())
     if undated:
@@ -274,8 +281,18 @@ def across_table(a) -> list[list]:
     for r in a.rows:
         h = r.best.hit
         text = " ".join(h.text.split())
-        out.append([r.rank, r.coverage, r.local_authority, r.published or "date not stated", r.grade, h.page,
-                    "" if h.paragraph is None else h.paragraph, text if len(text) <= 240 else text[:239] + "…"])
+        out.append(
+            [
+                r.rank,
+                r.coverage,
+                r.local_authority,
+                r.published or "date not stated",
+                r.grade,
+                h.page,
+                "" if h.paragraph is None else h.paragraph,
+                text if len(text) <= 240 else text[:239] + "…",
+            ]
+        )
     return out
 
 

@@ -33,7 +33,7 @@ class Grade(StrEnum):
 
     @property
     def label(self) -> str:
-        """"Requires improvement" — for a reader."""
+        """ "Requires improvement" — for a reader."""
         return self.value[:1].upper() + self.value[1:]
 
     @classmethod
@@ -106,6 +106,8 @@ JUDGEMENT_ROW_RE = re.compile(rf"^(?:\d(?:\.\d)?\.?\s+)?(.+?)\s+({_PRINTED})$")
 GRADE_WRAP_HEAD = "requires improvement"
 GRADE_WRAP_TAIL = "to be good"
 
+_VERB = r"(?:(?:are|is) |(?=requires?\s))"  # "are good", "require improvement"
+
 # --- judgement headings ---------------------------------------------------------------
 
 # A 2018+ judgement heading on one line: "The experiences and progress of care leavers: good".
@@ -120,7 +122,7 @@ JUDGEMENT_HEADING_RES = (
     re.compile(rf"^(?P<name>[A-Z][^.;:]{{10,160}}?)\s*:\s*(?P<grade>{grade_alternation()})$", re.IGNORECASE),
     # SIF: "The graded judgement for adoption performance is that it is good"
     re.compile(
-        rf"^The graded judge?ment (?:for|about|on) (?P<name>.+?) is that (?:it|they) (?:(?:is|are) |(?=requires?\s))(?P<grade>{grade_alternation()})\b",
+        rf"^The graded judge?ment (?:for|about|on) (?P<name>.+?) is that (?:it|they) {_VERB}(?P<grade>{grade_alternation()})\b",
         re.IGNORECASE,
     ),
     # 2018-19 and LSCB reviews: "... is inadequate", "The Local Safeguarding Children Board is good",
@@ -142,7 +144,6 @@ AFTER_JUDGEMENTS_SECTION_RE = re.compile(r"^(Information about this inspection|R
 OVERALL_ROW_RE = re.compile(r"^Overall effectiveness\b", re.IGNORECASE)
 _SERVICES = r"Children\u2019?'?s services?"
 _SERVICES_IN = rf"{_SERVICES} in"
-_VERB = r"(?:(?:are|is) |(?=requires?\s))"  # "are good", "require improvement"
 # Its spellings: "Children's services in X are inadequate", "Children's services require
 # improvement to be good", "The overall judgement is that children's service requires
 # improvement", "The overall judgement is inadequate".
@@ -191,7 +192,8 @@ _AREAS: tuple[tuple[str, JudgementArea], ...] = (
 
 _LEAD_LABEL = r"(?:Lead|Reporting) inspector"
 # "Lead inspector: Jane Smith, Her Majesty's Inspector" (2018+), "Reporting inspector Gary Lamb HMI" (2012-13).
-LEAD_INSPECTOR_RE = re.compile(rf"^{_LEAD_LABEL}\s*:?\s*(.+)$", re.IGNORECASE)
+# ("Lead inspectors: A, HMI, and B" names two; the first is read.)
+LEAD_INSPECTOR_RE = re.compile(rf"^{_LEAD_LABEL}s?\b\s*:?\s*(.+)$", re.IGNORECASE)
 # The inspector's title after the name, dropped from the name.
 INSPECTOR_TITLE_RE = re.compile(r",?\s*(Her|His) Majesty\u2019?'?s Inspector.*$|,?\s*\bS?HMI\b.*$")
 INSPECTION_DATES_RE = re.compile(r"^Inspection dates?\s*:?\s*(.+)$", re.IGNORECASE)
@@ -259,9 +261,7 @@ OVERALL_QUESTION_RE = re.compile(
 )
 # Questions that ask what must change: for these the "What needs to improve?"
 # and "Recommendations" lists are the answer, not a restatement of it.
-ACTIONS_QUESTION_RE = re.compile(
-    r"\b(recommend\w*|improve|improvements?|areas? for|priorit\w+|needs? to|should|must)\b", re.IGNORECASE
-)
+ACTIONS_QUESTION_RE = re.compile(r"\b(recommend\w*|improve|improvements?|areas? for|priorit\w+|needs? to|should|must)\b", re.IGNORECASE)
 # Words that frame a question about a report rather than say what it is about
 # ("what did inspectors say about ...", "according to the 2019 report"), and
 # "late"/"early" only where they qualify a year. Printed in most passages, they

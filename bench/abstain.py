@@ -22,7 +22,7 @@ import math
 import random
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +55,7 @@ class Features:
     cover5: float  # best share among the top 5 shown
     unknown: float  # share of the question's idf mass in terms the corpus has in < 3 passages
     margin: float  # top minus fifth fused score
+    absent: float = 0.0  # share of the question's idf mass in terms no passage in scope contains
 
 
 def idf_table(s) -> tuple[dict[str, float], dict[str, int]]:
@@ -92,6 +93,11 @@ def features(searcher, table: AuthorityTable, idf, df, setname: str, qid: str, t
 
     covers = [cover(h.text) for h in a.hits[:5]]
     scores = [h.score for h in a.hits]
+    absent = 0.0
+    if len(rows):
+        for w, v in mass.items():
+            if not (s.gen.bm25.get_scores([w])[rows] > 0).any():
+                absent += v / total
     hit5 = bool(gold and any(answers(gold, h.source, h.text) for h in a.hits[:5]))
     return Features(
         setname,
@@ -108,6 +114,7 @@ def features(searcher, table: AuthorityTable, idf, df, setname: str, qid: str, t
         max(covers) if covers else 0.0,
         sum(v for w, v in mass.items() if df.get(w, 0) < 3) / total,
         (scores[0] - scores[min(4, len(scores) - 1)]) if scores else 0.0,
+        absent,
     )
 
 
@@ -137,6 +144,10 @@ RULES = [
     Rule("top fused - 0.5 unknown", lambda f: f.top - 0.5 * f.unknown),
     Rule("top fused + top cosine - unknown", lambda f: f.top + f.top_dense - f.unknown),
     Rule("top fused x (1 - unknown)^2", lambda f: f.top * (1 - f.unknown) ** 2),
+    Rule("present-in-scope share (1 - absent)", lambda f: 1 - f.absent),
+    Rule("top fused - absent", lambda f: f.top - f.absent),
+    Rule("top fused - 0.5 absent", lambda f: f.top - 0.5 * f.absent),
+    Rule("top fused x (1 - absent)", lambda f: f.top * (1 - f.absent)),
 ]
 
 
@@ -197,6 +208,9 @@ def main() -> int:
         feats = [Features(**d) for d in json.loads(args.features.read_text())]
     else:
         searcher = search.Searcher(args.index)
+        # The features are the ranking's before it abstains: the rule is what is being fitted.
+        searcher.settings = replace(searcher.settings, abstain_below=-math.inf)
+        print("ranking settings:", *searcher.settings.describe(), sep="\n  ")
         s = searcher._served
         table = AuthorityTable.from_generation(s.gen)
         idf, df = idf_table(s)
@@ -208,27 +222,35 @@ def main() -> int:
             feats.append(features(searcher, table, idf, df, "unanswerable.txt", f"u-{i + 1:03d}", text))
         if args.features:
             args.features.write_text(json.dumps([asdict(f) for f in feats]))
-    print(f"questions: {sum(f.answerable for f in feats)} answerable ({sum(f.hit5 for f in feats)} answered in top 5), "
-          f"{sum(not f.answerable for f in feats)} unanswerable")
-    print(f"places rule alone: unanswerable with a place named {sum(bool(f.places) for f in feats if not f.answerable)}, "
-          f"answerable with a place named {sum(bool(f.places) for f in feats if f.answerable)}")
+    print(
+        f"questions: {sum(f.answerable for f in feats)} answerable ({sum(f.hit5 for f in feats)} answered in top 5), "
+        f"{sum(not f.answerable for f in feats)} unanswerable"
+    )
+    print(
+        f"places rule alone: unanswerable with a place named {sum(bool(f.places) for f in feats if not f.answerable)}, "
+        f"answerable with a place named {sum(bool(f.places) for f in feats if f.answerable)}"
+    )
     for f in feats:
         if f.answerable and f.places:
             print(f"  answerable question naming a place: {f.qid} {f.places}")
-    for key in ("top", "top_dense", "cover", "cover5", "unknown"):
+    for key in ("top", "top_dense", "cover", "cover5", "unknown", "absent"):
         un = [getattr(f, key) for f in feats if not f.answerable and not f.places]
         ok = [getattr(f, key) for f in feats if f.hit5]
-        print(f"{key:<10} unanswerable (no place) min/median/max {min(un):.3f}/{np.median(un):.3f}/{max(un):.3f}   "
-              f"answered-in-top-5 p1/p5/median {np.percentile(ok, 1):.3f}/{np.percentile(ok, 5):.3f}/{np.median(ok):.3f}")
+        print(
+            f"{key:<10} unanswerable (no place) min/median/max {min(un):.3f}/{np.median(un):.3f}/{max(un):.3f}   "
+            f"answered-in-top-5 p1/p5/median {np.percentile(ok, 1):.3f}/{np.percentile(ok, 5):.3f}/{np.median(ok):.3f}"
+        )
     for max_lost in args.max_lost:
         print(f"\n--- threshold chosen so at most {max_lost:.0%} of training top-5 answers are lost")
         print(f"{'rule':<58}{'LOO: un emptied':>16}{'dev lost':>9}{'every lost':>11}{'split: un':>10}{'dev':>5}{'every':>6}{'thr(all)':>10}")
         for rule in RULES:
             loo = evaluate_rule(rule, feats, max_lost, "loo")
             sp = evaluate_rule(rule, feats, max_lost, "split")
-            print(f"{rule.name:<58}{loo['unanswerable emptied']:>12}/{loo['n_un']:<3}{loo['dev top-5 answers lost']:>9}"
-                  f"{loo['everyday top-5 answers lost']:>11}{sp['unanswerable emptied']:>10}{sp['dev top-5 answers lost']:>5}"
-                  f"{sp['everyday top-5 answers lost']:>6}{loo['threshold (all data)']:>10.3f}")
+            print(
+                f"{rule.name:<58}{loo['unanswerable emptied']:>12}/{loo['n_un']:<3}{loo['dev top-5 answers lost']:>9}"
+                f"{loo['everyday top-5 answers lost']:>11}{sp['unanswerable emptied']:>10}{sp['dev top-5 answers lost']:>5}"
+                f"{sp['everyday top-5 answers lost']:>6}{loo['threshold (all data)']:>10.3f}"
+            )
     return 0
 
 

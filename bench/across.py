@@ -31,11 +31,7 @@ DEFAULT_THEMES = ROOT / "bench" / "across_themes.txt"
 
 
 def load_themes(path: Path) -> list[str]:
-    return [
-        t.strip()
-        for t in path.read_text(encoding="utf-8").splitlines()
-        if t.strip() and not t.startswith("#")
-    ]
+    return [t.strip() for t in path.read_text(encoding="utf-8").splitlines() if t.strip() and not t.startswith("#")]
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -66,9 +62,7 @@ def main() -> int:
         f"{len(searcher.generation.chunks)} passages; loaded in {time.perf_counter() - t0:.1f} s"
     )
     themes = load_themes(args.themes)
-    for t in (
-        themes
-    ):  # warm-up: caches (chunk lookup, tokenizer) and the model's first calls
+    for t in themes:  # warm-up: caches (chunk lookup, tokenizer) and the model's first calls
         across.across(searcher, t)
         searcher.ask(t, k=5)
 
@@ -86,16 +80,10 @@ def main() -> int:
     print(f"\n{'theme':<58} {'full':>5} {'part':>5} {'auth':>5}  concepts")
     for t in themes:
         a = answers[t]
-        print(
-            f"{t[:58]:<58} {len(a.full):>5} {len(a.partial):>5} {a.authorities:>5}  {', '.join(c.label for c in a.concepts)}"
-        )
+        print(f"{t[:58]:<58} {len(a.full):>5} {len(a.partial):>5} {a.authorities:>5}  {', '.join(c.label for c in a.concepts)}")
     print(f"\n{len(acr)} answers ({len(themes)} themes x {args.repeat})")
-    print(
-        f"across.across   p50 {pct(acr, 50):.3f} s  p95 {pct(acr, 95):.3f} s  max {max(acr):.3f} s  mean {statistics.mean(acr):.3f} s"
-    )
-    print(
-        f"baseline ask k=5 p50 {pct(base, 50):.3f} s  p95 {pct(base, 95):.3f} s  (same run)"
-    )
+    print(f"across.across   p50 {pct(acr, 50):.3f} s  p95 {pct(acr, 95):.3f} s  max {max(acr):.3f} s  mean {statistics.mean(acr):.3f} s")
+    print(f"baseline ask k=5 p50 {pct(base, 50):.3f} s  p95 {pct(base, 95):.3f} s  (same run)")
     print(f"ratio across/ask p95 {pct(acr, 95) / max(pct(base, 95), 1e-9):.2f}")
 
     if args.recall:
@@ -110,36 +98,24 @@ def main() -> int:
         for r in gen.reports:
             for i in range(r.chunk_start, r.chunk_end):
                 report_of[i] = r.path
-        print(
-            f"\nrecall against an exhaustive concept scan ({time.perf_counter() - t1:.0f} s to read every passage):"
-        )
+        print(f"\nrecall against an exhaustive concept scan ({time.perf_counter() - t1:.0f} s to read every passage):")
         print(f"{'theme':<58} {'listed':>6} {'exist':>6} {'recall':>6}")
         for t in themes:
             a = answers[t]
             if not a.concepts:
                 continue
-            exist = {
-                report_of[i]
-                for i, ts in enumerate(terms)
-                if all(c.covered_by(ts) for c in a.concepts)
-            }
+            exist = {report_of[i] for i, ts in enumerate(terms) if all(c.covered_by(ts, gen.chunks[i].text) for c in a.concepts)}
             listed = {r.source for r in a.full}
-            print(
-                f"{t[:58]:<58} {len(listed):>6} {len(exist):>6} {len(listed & exist) / max(len(exist), 1):>6.2f}"
-            )
+            print(f"{t[:58]:<58} {len(listed):>6} {len(exist):>6} {len(listed & exist) / max(len(exist), 1):>6.2f}")
 
     if args.dump:
         with args.dump.open("w", encoding="utf-8") as out:
             for t in themes:
                 a = answers[t]
-                out.write(
-                    f"=== {t}\n{a.summary()}  concepts: {', '.join(c.label for c in a.concepts)}\n"
-                )
+                out.write(f"=== {t}\n{a.summary()}  concepts: {', '.join(c.label for c in a.concepts)}\n")
                 for r in a.full:
                     h = r.best.hit
-                    out.write(
-                        f"[{r.rank}] {r.local_authority} {r.published} {r.grade} p.{h.page} score {h.score:.3f}\n    {h.text}\n"
-                    )
+                    out.write(f"[{r.rank}] {r.local_authority} {r.published} {r.grade} p.{h.page} score {h.score:.3f}\n    {h.text}\n")
                 out.write("\n")
         print(f"full matches written to {args.dump}")
     return 0

@@ -101,6 +101,7 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--nlist", type=int, nargs="*", default=[4096])
     ap.add_argument("--nprobe", type=int, nargs="*", default=[8, 16, 32, 64, 128])
+    ap.add_argument("--no-codes", action="store_true", help="skip the IVF,SQ8 and IVF,PQ48 rows")
     args = ap.parse_args()
     import faiss
 
@@ -148,10 +149,10 @@ def main() -> int:
     # Exact search (what search.py does below IVF_FROM: the float32 matrix times the query).
     for n in (250_000, 500_000, 1_000_000, len(base)):
         sub = base[:n]
-        p50, p95 = timed(lambda q: np.argpartition(-(sub @ q), K)[:K], list(qs[:50]))
+        p50, p95 = timed(lambda q, sub=sub: np.argpartition(-(sub @ q), K)[:K], list(qs[:50]))
         print(f"| exact (numpy float32) | {n:,} | none | 1.000 | {p50:.1f} | {p95:.1f} |", flush=True)
     flat = ann.build(base, base.shape[1], ivf_from=len(base) + 1)
-    p50, p95 = timed(lambda q: flat.search(q[None, :], K), list(qs[:50]))
+    p50, p95 = timed(lambda q, flat=flat: flat.search(q[None, :], K), list(qs[:50]))
     print(f"| flat fp16 (FAISS, today's dense.faiss) | {len(base):,} | none | 1.000 | {p50:.1f} | {p95:.1f} |", flush=True)
     flat_bytes = faiss.serialize_index(flat).nbytes
     del flat
@@ -169,19 +170,29 @@ def main() -> int:
                 got = [dense.search(q, a, K)[0] for q, a in zip(qs, fq[name])]
                 r = statistics.mean(recall(g, w) for g, w in zip(got, truth[name]))
                 idx = list(range(len(qs)))
-                p50, p95 = timed(lambda i: dense.search(qs[i], fq[name][i], K), idx)
+                p50, p95 = timed(lambda i, dense=dense, name=name: dense.search(qs[i], fq[name][i], K), idx)
                 print(f"| IVF{nlist},fp16 nprobe {nprobe} | {len(base):,} | {name} | {r:.3f} | {p50:.1f} | {p95:.1f} |", flush=True)
                 if name == "none":
                     summary.append((nlist, nprobe, r, p50, p95))
-        print(f"\nIVF{nlist},fp16: build {build_s:.0f} s (train on {nlist * ann.TRAIN_PER_LIST:,} + add + direct map), "
-              f"disk {disk / 1e9:.2f} GB (flat fp16: {flat_bytes / 1e9:.2f} GB), peak RSS so far {rss_gb():.1f} GB\n", flush=True)
+        print(
+            f"\nIVF{nlist},fp16: build {build_s:.0f} s (train on {nlist * ann.TRAIN_PER_LIST:,} + add + direct map), "
+            f"disk {disk / 1e9:.2f} GB (flat fp16: {flat_bytes / 1e9:.2f} GB), peak RSS so far {rss_gb():.1f} GB\n",
+            flush=True,
+        )
         del dense, index
 
     # Smaller codes, same lists: memory against recall.
     nlist = args.nlist[0]
     for label, make in (
-        ("IVF,SQ8", lambda q: faiss.IndexIVFScalarQuantizer(q, base.shape[1], nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT, True)),
-        ("IVF,PQ48", lambda q: faiss.IndexIVFPQ(q, base.shape[1], nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)),
+        ()
+        if args.no_codes
+        else (
+            (
+                "IVF,SQ8",
+                lambda q: faiss.IndexIVFScalarQuantizer(q, base.shape[1], nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT, True),
+            ),
+            ("IVF,PQ48", lambda q: faiss.IndexIVFPQ(q, base.shape[1], nlist, 48, 8, faiss.METRIC_INNER_PRODUCT)),
+        )
     ):
         t = time.perf_counter()
         quant = faiss.IndexFlatIP(base.shape[1])
@@ -197,7 +208,7 @@ def main() -> int:
             index.nprobe = nprobe
             _, labels = index.search(qs, K)
             r = statistics.mean(recall(labels[i], truth["none"][i]) for i in range(len(qs)))
-            p50, p95 = timed(lambda q: index.search(q[None, :], K), list(qs))
+            p50, p95 = timed(lambda q, index=index: index.search(q[None, :], K), list(qs))
             print(f"| {label.replace('IVF', f'IVF{nlist}')} nprobe {nprobe} | {len(base):,} | none | {r:.3f} | {p50:.1f} | {p95:.1f} |", flush=True)
         print(f"\n{label}: build {build_s:.0f} s, disk {disk / 1e9:.2f} GB, peak RSS so far {rss_gb():.1f} GB\n", flush=True)
         del index

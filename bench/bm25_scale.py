@@ -88,9 +88,9 @@ def main() -> int:
         build = time.perf_counter() - t
         size = sum(bm.scores[k].nbytes for k in ("data", "indices", "indptr"))
         del table
-        g50, g95 = timed(lambda q: bm.get_scores(q), queries)
+        g50, g95 = timed(lambda q, bm=bm: bm.get_scores(q), queries)
         ids = [[bm.vocab_dict[w] for w in q if w in bm.vocab_dict] for q in queries]
-        r50, r95 = timed(lambda q: bm.retrieve([q], k=10, show_progress=False, n_threads=1), ids)
+        r50, r95 = timed(lambda q, bm=bm: bm.retrieve([q], k=10, show_progress=False, n_threads=1), ids)
         print(f"| {n:,} | {build:.1f} | {size / 1e9:.2f} | {rss_gb():.1f} | {g50:.0f} / {g95:.0f} | {r50:.0f} / {r95:.0f} |", flush=True)
         del bm
     return 0

@@ -26,10 +26,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 
 def main() -> int:
+    from test_cluster import assert_same_index
+
     from assistant import cluster
     from assistant.embed import load_embedder
     from assistant.indexer import build_index
-    from test_cluster import assert_same_index
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "ofsted-ilacs")

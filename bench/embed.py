@@ -104,9 +104,7 @@ def dev_questions(dev: list[dict[str, Any]], passages: list[dict[str, str]]) -> 
         golds = [_fold(g) for g in q["gold"]]
         near = _fold(q["near"]) if q.get("near") else ""
         hits = [
-            i
-            for i, p in enumerate(passages)
-            if p["file"] == q["file"] and any(g in _fold(p["text"]) for g in golds) and near in _fold(p["text"])
+            i for i, p in enumerate(passages) if p["file"] == q["file"] and any(g in _fold(p["text"]) for g in golds) and near in _fold(p["text"])
         ]
         if hits:
             out.append({"question": q["question"], "answers": hits})
@@ -218,19 +216,25 @@ def main() -> None:
     questions = dev_questions(dev, passages)
     tokens = count_tokens(texts)
     n_reports = len({p["file"] for p in passages})
-    print(f"passages: {len(texts)} from {n_reports} reports in {time.perf_counter() - t0:.1f} s; "
-          f"tokens/passage mean {statistics.mean(tokens):.0f}, max {max(tokens)}, "
-          f"> {MAX_TOKENS} (truncated): {sum(t > MAX_TOKENS for t in tokens)}")
+    print(
+        f"passages: {len(texts)} from {n_reports} reports in {time.perf_counter() - t0:.1f} s; "
+        f"tokens/passage mean {statistics.mean(tokens):.0f}, max {max(tokens)}, "
+        f"> {MAX_TOKENS} (truncated): {sum(t > MAX_TOKENS for t in tokens)}"
+    )
 
     with tempfile.TemporaryDirectory(prefix="bench-embed-") as tmp_name:
         tmp = pathlib.Path(tmp_name)
         cache = args.cache_dir or tmp / "models"
-        common = {"cache_dir": str(cache), "batch_size": args.batch_size, "repeat": max(1, args.repeat), "texts": texts,
-                  "questions": [q["question"] for q in questions]}
+        common = {
+            "cache_dir": str(cache),
+            "batch_size": args.batch_size,
+            "repeat": max(1, args.repeat),
+            "texts": texts,
+            "questions": [q["question"] for q in questions],
+        }
 
         export = run_worker({**common, "backend": "onnx-int8", "export_only": True, "texts": []}, tmp)
-        print(f"onnx-int8 first load (export + quantise if not cached): {export['load_s']:.1f} s, "
-              f"peak RSS {export['peak_rss_mb']:.0f} MB")
+        print(f"onnx-int8 first load (export + quantise if not cached): {export['load_s']:.1f} s, peak RSS {export['peak_rss_mb']:.0f} MB")
 
         results: dict[str, dict[str, Any]] = {}
         vecs: dict[str, np.ndarray] = {}
@@ -241,17 +245,17 @@ def main() -> None:
             vecs[backend], qvecs[backend] = np.load(out), np.load(out_q)
 
     print(f"\nbatch {args.batch_size}, {len(texts)} passages, warm-up batch excluded, best of {max(1, args.repeat)} passes")
-    print(f"{'backend':<17} {'load s':>7} {'chunks/s':>9} {'vs torch':>9} {'query ms':>9} {'peak RSS MB':>12} "
-          f"{'cos to torch mean/min':>22}")
+    print(f"{'backend':<17} {'load s':>7} {'chunks/s':>9} {'vs torch':>9} {'query ms':>9} {'peak RSS MB':>12} {'cos to torch mean/min':>22}")
     for backend in RUNS:
         r = results[backend]
         cos = (vecs["torch"] * vecs[backend]).sum(axis=1)
         ratio = r["chunks_per_s"] / results["torch"]["chunks_per_s"]
-        print(f"{backend:<17} {r['load_s']:>7.1f} {r['chunks_per_s']:>9.1f} {ratio:>8.2f}x {r['query_ms']:>9.1f} "
-              f"{r['peak_rss_mb']:>12.0f} {cos.mean():>15.4f}/{cos.min():.4f}")
+        print(
+            f"{backend:<17} {r['load_s']:>7.1f} {r['chunks_per_s']:>9.1f} {ratio:>8.2f}x {r['query_ms']:>9.1f} "
+            f"{r['peak_rss_mb']:>12.0f} {cos.mean():>15.4f}/{cos.min():.4f}"
+        )
     cos = (vecs["torch"] * vecs["onnx-int8"]).sum(axis=1)
-    print(f"\ncosine torch vs onnx-int8 (the default): mean {cos.mean():.4f}, min {cos.min():.4f}, "
-          f"1st percentile {np.percentile(cos, 1):.4f}")
+    print(f"\ncosine torch vs onnx-int8 (the default): mean {cos.mean():.4f}, min {cos.min():.4f}, 1st percentile {np.percentile(cos, 1):.4f}")
 
     # Same-ranking check: do the two backends retrieve the same neighbours?
     k = 10
@@ -262,8 +266,7 @@ def main() -> None:
     print(f"passage-to-passage top-{k} neighbour overlap: {statistics.mean(overlap):.3f}")
 
     if questions:
-        print(f"\nretrieval proxy: {len(questions)} dev questions answerable within these {len(texts)} passages "
-              "(dense only, no BM25, no reranking)")
+        print(f"\nretrieval proxy: {len(questions)} dev questions answerable within these {len(texts)} passages (dense only, no BM25, no reranking)")
         for backend in RUNS:
             m = retrieval(qvecs[backend], vecs[backend], questions)
             print(f"  {backend:<17} " + "  ".join(f"{k} {v:.3f}" for k, v in m.items()))

@@ -68,8 +68,10 @@ def bench_fetch(shared: Path, paced: int, tmp: Path) -> None:
         identical = sum((corpus / o.path).read_bytes() == (shared / o.path).read_bytes() for o in got)
         refused = first.of(fetch.FAILED)
         print(f"manifest rows: {len(rows)}  (bad rows: {len(bad)})")
-        print(f"first run: {len(got)} fetched ({mb:.1f} MB), {len(first.of(fetch.UNCHANGED))} unchanged, "
-              f"{len(refused)} refused in {t1:.2f} s = {mb / t1:.1f} MB/s, {len(got) / t1:.0f} files/s (unpaced, 4 workers)")
+        print(
+            f"first run: {len(got)} fetched ({mb:.1f} MB), {len(first.of(fetch.UNCHANGED))} unchanged, "
+            f"{len(refused)} refused in {t1:.2f} s = {mb / t1:.1f} MB/s, {len(got) / t1:.0f} files/s (unpaced, 4 workers)"
+        )
         print(f"byte-identical to ../shared: {identical}/{len(got)}")
         for o in refused:
             print(f"  refused: {o.path}: {o.reason}")
@@ -77,20 +79,26 @@ def bench_fetch(shared: Path, paced: int, tmp: Path) -> None:
         t0 = time.perf_counter()
         second = fetch.fetch(entries, corpus, opts, refused=bad)
         t2 = time.perf_counter() - t0
-        print(f"second run: {len(second.of(fetch.FETCHED))} fetched, {len(second.of(fetch.UNCHANGED))} unchanged, "
-              f"{len(second.of(fetch.FAILED))} refused in {t2:.2f} s (target <= 5 s); "
-              f"{sum(files.requests.values()) - requests_before} requests (the {len(refused)} refused ones are tried again)")
+        print(
+            f"second run: {len(second.of(fetch.FETCHED))} fetched, {len(second.of(fetch.UNCHANGED))} unchanged, "
+            f"{len(second.of(fetch.FAILED))} refused in {t2:.2f} s (target <= 5 s); "
+            f"{sum(files.requests.values()) - requests_before} requests (the {len(refused)} refused ones are tried again)"
+        )
         if paced:
             paced_corpus = tmp / "paced"
             default = fetch.Options()
             t0 = time.perf_counter()
             fetch.fetch(entries[:paced], paced_corpus, default)
             tp = time.perf_counter() - t0
-            print(f"paced run: {paced} files at the default {default.rate:g} requests/s in {tp:.2f} s; "
-                  f"ratio to {paced}/{default.rate:g} s = {tp / (paced / default.rate):.2f}")
+            print(
+                f"paced run: {paced} files at the default {default.rate:g} requests/s in {tp:.2f} s; "
+                f"ratio to {paced}/{default.rate:g} s = {tp / (paced / default.rate):.2f}"
+            )
             est = len(rows) / default.rate
-            print(f"full library at the default rate: >= {est / 60:.1f} min set by the rate limit "
-                  f"(+ transfer of {sum(o.size for o in got) / fetch.MB:.0f} MB at the link's speed)")
+            print(
+                f"full library at the default rate: >= {est / 60:.1f} min set by the rate limit "
+                f"(+ transfer of {sum(o.size for o in got) / fetch.MB:.0f} MB at the link's speed)"
+            )
 
 
 def bench_watch(runs: int, tmp: Path) -> None:
@@ -141,8 +149,10 @@ def bench_watch(runs: int, tmp: Path) -> None:
         watcher.stop()
     med = statistics.median(times)
     print(f"watch: dropped report answerable after {', '.join(f'{t:.1f}' for t in times)} s (median {med:.1f} s; target <= 15 s)")
-    print(f"watch: baseline direct incremental build of the same report {baseline:.1f} s; "
-          f"ratio {med / baseline:.2f} (the rest is the {watcher.quiet_ms / 1000:g} s quiet period and the reload)")
+    print(
+        f"watch: baseline direct incremental build of the same report {baseline:.1f} s; "
+        f"ratio {med / baseline:.2f} (the rest is the {watcher.quiet_ms / 1000:g} s quiet period and the reload)"
+    )
 
 
 def main() -> int:

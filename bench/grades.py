@@ -89,15 +89,23 @@ def main() -> int:
     print(f"corpus: {args.corpus}  ({len(res.reports)} reports ingested, {len(res.failures)} failed, {time.perf_counter() - t0:.0f} s)")
     print(f"reports whose page 1 prints graded judgements: {c['reports graded on page 1']}; others: {c['reports not graded on page 1']}")
     print(f"coverage: {c['recorded']} / {c['passages']} passages record judgement + grade = {c['recorded'] / max(1, c['passages']):.2%}")
-    print(f"agreement: {c['agree']} / {c['in table']} passages under a section judgement that the page-1 table grades "
-          f"have the table's grade = {c['agree'] / max(1, c['in table']):.2%}")
-    print(f"  (also recorded: {c['under overall']} under the overall judgement, from the page-1 overall grade; "
-          f"{c['section not in table']} under a section the page-1 table does not grade, e.g. the LSCB review)")
-    print(f"ungraded reports: {c['passages with a grade, ungraded reports']} / {c['passages, ungraded reports']} passages record a grade "
-          "(from graded sections of older frameworks)")
+    print(
+        f"agreement: {c['agree']} / {c['in table']} passages under a section judgement that the page-1 table grades "
+        f"have the table's grade = {c['agree'] / max(1, c['in table']):.2%}"
+    )
+    print(
+        f"  (also recorded: {c['under overall']} under the overall judgement, from the page-1 overall grade; "
+        f"{c['section not in table']} under a section the page-1 table does not grade, e.g. the LSCB review)"
+    )
+    print(
+        f"ungraded reports: {c['passages with a grade, ungraded reports']} / {c['passages, ungraded reports']} passages record a grade "
+        "(from graded sections of older frameworks)"
+    )
     by_report = Counter(path for path, _, _ in m["misses"])
-    print(f"passages without judgement or grade: {len(m['misses'])} in {len(by_report)} reports; most: "
-          + ", ".join(f"{p} ({n})" for p, n in by_report.most_common(5)))
+    print(
+        f"passages without judgement or grade: {len(m['misses'])} in {len(by_report)} reports; most: "
+        + ", ".join(f"{p} ({n})" for p, n in by_report.most_common(5))
+    )
     for path, i, text in m["misses"][: args.show]:
         print(f"  miss  {path} ¶{i}: {text}")
     for path, i, judgement, grade, expected in m["disagreements"][: args.show]:

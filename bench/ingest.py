@@ -20,9 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.document import BODY, BULLET, FRONT, JUDGEMENT  # noqa: E402
+from assistant.document import BODY, BULLET  # noqa: E402
 from assistant.ingest import ingest_folder  # noqa: E402
-
 
 TARGET_RATIO = 120 / 180
 
@@ -68,11 +67,15 @@ def main() -> int:
         result = ingest_folder(args.corpus, workers=w)
         dt = time.perf_counter() - t0
         pages = sum(len(r.pages) for r in result.reports)
-        print(f"workers={w}: {len(result.reports)} reports, {pages} pages in {dt:.1f} s "
-              f"-> {pages / dt:.1f} pages/s, {len(result.reports) / dt:.2f} files/s, {len(result.failures)} failed")
+        print(
+            f"workers={w}: {len(result.reports)} reports, {pages} pages in {dt:.1f} s "
+            f"-> {pages / dt:.1f} pages/s, {len(result.reports) / dt:.2f} files/s, {len(result.failures)} failed"
+        )
         if base:
-            print(f"  ratio to the pypdf-alone baseline: {dt / base:.3f} (target with 2 workers: <= {TARGET_RATIO:.3f}, "
-                  f"i.e. <= {TARGET_RATIO * base:.0f} s on this machine today)")
+            print(
+                f"  ratio to the pypdf-alone baseline: {dt / base:.3f} (target with 2 workers: <= {TARGET_RATIO:.3f}, "
+                f"i.e. <= {TARGET_RATIO * base:.0f} s on this machine today)"
+            )
     assert result is not None
     for f in result.failures:
         print("  failed:", f.line())
@@ -88,7 +91,7 @@ def main() -> int:
             printed += max(nums)
             found += len(nums)
             first, last = min(i for i, p in enumerate(r.paragraphs) if p.number), max(i for i, p in enumerate(r.paragraphs) if p.number)
-            inside = [p for p in r.paragraphs[first:last + 1] if p.kind in (BODY, BULLET)]
+            inside = [p for p in r.paragraphs[first : last + 1] if p.kind in (BODY, BULLET)]
             body_total += len(inside)
             body_numbered += sum(p.number is not None for p in inside)
         page1 = r.pages[0].raw if r.pages else ""

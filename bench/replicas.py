@@ -51,8 +51,12 @@ def main() -> int:
         for f in (ROOT / "index" / "models").glob("*.onnx"):
             (index / "models" / f.name).symlink_to(f)
         if not args.index:
-            subprocess.run([sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index)],
-                           cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index)],
+                cwd=ROOT,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         source = next(p for p in sorted(corpus.rglob("*.pdf")) if b"%PDF-" in p.read_bytes()[:1024])
         print(f"corpus {args.corpus} ({sum(1 for _ in corpus.rglob('*.pdf'))} PDFs), index {args.index}; new reports copy {source.name}")
         t = time.perf_counter()
@@ -67,15 +71,20 @@ def main() -> int:
                 before = current_name(index)
                 assert not ask(a.url, QUESTION, [authority])["hits"]
                 t0 = time.perf_counter()
-                build = subprocess.Popen([sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index)],
-                                         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                build = subprocess.Popen(
+                    [sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index)],
+                    cwd=ROOT,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
                 while current_name(index) == before:
                     assert build.poll() is None or current_name(index) != before, "the re-index wrote no generation"
                     time.sleep(0.01)
                 switched = time.perf_counter()
                 seen: dict[str, float] = {}
 
-                def watch(name: str, url: str) -> None:
+                def watch(name: str, url: str, authority=authority, seen=seen, switched=switched) -> None:
                     while not ask(url, QUESTION, [authority])["hits"]:
                         time.sleep(0.05)
                     seen[name] = time.perf_counter() - switched

@@ -106,7 +106,7 @@ def latency(searcher, sets, k=10) -> np.ndarray:
             t = time.perf_counter()
             searcher.ask(q, k=k)
             lat.append((time.perf_counter() - t) * 1000)
-    return np.array(lat[len(qs):])
+    return np.array(lat[len(qs) :])
 
 
 def main() -> int:
@@ -124,11 +124,16 @@ def main() -> int:
     t0 = time.perf_counter()
     s = Searcher(args.index)
     print(f"load: {time.perf_counter() - t0:.1f} s, {len(s.generation.chunks)} passages, RSS {rss_mb():.0f} MB")
+    print("ranking settings (assistant/settings.py):")
+    for line in s.settings.describe():
+        print("  " + line)
     results = run_sets(s, sets, misses=args.misses)
     print("=== side by side")
     print(side_by_side(results))
     lat = latency(s, sets)
-    print(f"latency per question (hybrid, k=10, warm, {len(lat)} questions): p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms")
+    print(
+        f"latency per question (hybrid, k=10, warm, {len(lat)} questions): p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms"
+    )
     print(f"serving RSS: {rss_mb():.0f} MB (peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
     return 0
 

@@ -71,14 +71,18 @@ def run_app(root: Path, corpus: Path, index: Path, password: str, args: tuple[st
     port = free_port()
     cache = root / "gradio-cache"
     cache.mkdir(exist_ok=True)
-    env = dict(os.environ, ASSISTANT_ADMIN_PASSWORD=password, ASSISTANT_MODEL_CACHE=str(MODEL_CACHE),
-               GRADIO_TEMP_DIR=str(cache), PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ, ASSISTANT_ADMIN_PASSWORD=password, ASSISTANT_MODEL_CACHE=str(MODEL_CACHE), GRADIO_TEMP_DIR=str(cache), PYTHONUNBUFFERED="1"
+    )
     env.pop("ASSISTANT_HOST", None)  # the default address is under test
     log_path = root / f"app-{port}.log"
     log = log_path.open("w")
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port), "--corpus", str(corpus), "--index", str(index), *args],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
@@ -115,10 +119,16 @@ def queue_event(url: str, name: str, data: list, on_message: Callable[[dict], No
     targets = deps[idx]["targets"]
     session = uuid.uuid4().hex
     with httpx.Client(timeout=timeout) as c:
-        r = c.post(f"{url}/gradio_api/queue/join", json={
-            "data": data, "fn_index": idx, "session_hash": session, "event_data": None,
-            "trigger_id": targets[0][0] if targets else None,
-        })
+        r = c.post(
+            f"{url}/gradio_api/queue/join",
+            json={
+                "data": data,
+                "fn_index": idx,
+                "session_hash": session,
+                "event_data": None,
+                "trigger_id": targets[0][0] if targets else None,
+            },
+        )
         r.raise_for_status()
         with c.stream("GET", f"{url}/gradio_api/queue/data", params={"session_hash": session}) as stream:
             for line in stream.iter_lines():

@@ -63,8 +63,7 @@ def text_pdf(paragraphs: list[list[str]]) -> bytes:
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
             _stream(content),
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         ]
@@ -78,13 +77,11 @@ def image_only_pdf() -> bytes:
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            b"/Resources << /XObject << /Im1 5 0 R >> >> >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /XObject << /Im1 5 0 R >> >> >>",
             _stream(b"q 468 0 0 468 72 200 cm /Im1 Do Q"),
             _stream(
                 pixels,
-                b"/Type /XObject /Subtype /Image /Width 128 /Height 128 /ColorSpace /DeviceGray "
-                b"/BitsPerComponent 8 /Filter /FlateDecode",
+                b"/Type /XObject /Subtype /Image /Width 128 /Height 128 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode",
             ),
         ]
     )
@@ -116,8 +113,7 @@ def bomb_pdf(gigabytes: int = 1) -> bytes:
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
             _stream(twice, b"/Filter [/FlateDecode /FlateDecode]"),
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         ]
@@ -132,8 +128,7 @@ def operator_flood_pdf(operators: int = 3_000_000) -> bytes:
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-            b"/Resources << /Font << /F1 5 0 R >> >> >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
             _stream(zlib.compress(content, 9), b"/Filter /FlateDecode"),
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
         ]
@@ -163,10 +158,7 @@ def truncated_pdf(source: Path = BEDFORD_2022) -> bytes:
     return data[: len(data) // 2]
 
 
-HTML_PAGE = (
-    b"<!DOCTYPE html>\n<html><head><title>Page not found</title></head>"
-    b"<body><h1>Sorry, we cannot find that page</h1></body></html>\n"
-)
+HTML_PAGE = b"<!DOCTYPE html>\n<html><head><title>Page not found</title></head><body><h1>Sorry, we cannot find that page</h1></body></html>\n"
 
 # Latin-1 bytes (\xe9, \xa3) that are not valid UTF-8, after a valid start.
 NOT_UTF8 = "Children's services in Caf\u00e9 Town cost \u00a3100.\n".encode("latin-1")

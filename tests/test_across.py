@@ -27,9 +27,7 @@ def test_one_row_per_report_ranked_full_matches_first(missing):
     assert len(sources) == len(set(sources))
     assert [r.rank for r in a.rows] == list(range(1, len(a.rows) + 1))
     cov = [r.coverage for r in a.rows]
-    assert cov == sorted(cov, key=lambda c: c != ac.FULL), (
-        "full matches before partial ones"
-    )
+    assert cov == sorted(cov, key=lambda c: c != ac.FULL), "full matches before partial ones"
     scores = [r.best.hit.score for r in a.full]
     assert scores == sorted(scores, reverse=True)
 
@@ -39,15 +37,11 @@ def test_full_rows_contain_every_concept(missing):
     # A glossary phrase is one concept, covered by any of its spellings ("RHI").
     assert "return home interviews" in labels
     rhi = next(c for c in missing.concepts if c.label == "return home interviews")
-    assert rhi.covered_by(keywords.term_set("She had an RHI")) and not rhi.covered_by(
-        keywords.term_set("return home")
-    )
-    assert not {"which", "children", "for"} & set(labels), (
-        "framing, common and stop words are no concepts"
-    )
+    assert rhi.covered_by(keywords.term_set("She had an RHI")) and not rhi.covered_by(keywords.term_set("return home"))
+    assert not {"which", "children", "for"} & set(labels), "framing, common and stop words are no concepts"
     for r in missing.full:
         terms = keywords.term_set(r.best.hit.text)
-        assert all(c.covered_by(terms) for c in missing.concepts), r.best.hit.text
+        assert all(c.covered_by(terms, r.best.hit.text) for c in missing.concepts), r.best.hit.text
         assert not r.best.missing
     for r in missing.partial:
         assert r.best.missing and r.best.covered
@@ -62,17 +56,11 @@ def test_count_summary_and_tally_agree_with_rows(missing):
         assert f"{len(a.partial)} more in part" in a.summary()
     tally = a.tally()
     assert sum(t.reports for t in tally) == n
-    assert Counter({(t.year, t.grade): t.reports for t in tally}) == Counter(
-        (r.year, r.grade) for r in a.full
-    )
+    assert Counter({(t.year, t.grade): t.reports for t in tally}) == Counter((r.year, r.grade) for r in a.full)
     for t in tally:
         assert len(a.rows_for(t.year, t.grade)) == t.reports
     j = json.loads(json.dumps(a.to_json()))
-    assert (
-        j["reports_full"] == n
-        and j["reports_partial"] == len(a.partial)
-        and j["authorities_full"] == authorities
-    )
+    assert j["reports_full"] == n and j["reports_partial"] == len(a.partial) and j["authorities_full"] == authorities
     assert sum(t["reports"] for t in j["by_year_grade"]) == n
     assert [r["source"] for r in j["rows"]] == [r.source for r in a.rows]
     first = j["rows"][0]["passages"][0]
@@ -115,9 +103,7 @@ def test_grade_names_are_read_as_people_write_them():
         "requires improvement",
         "inadequate",
     )
-    assert ac.parse_grades(["requires improvement to be good"]) == (
-        "requires improvement",
-    )
+    assert ac.parse_grades(["requires improvement to be good"]) == ("requires improvement",)
     with pytest.raises(ValueError, match="unknown grade 'excellent'"):
         ac.parse_grades(["excellent"])
 
@@ -142,9 +128,7 @@ def test_glossary_spellings_cover_each_other(searcher):
 
 def test_two_part_theme_counts_only_passages_about_both(searcher):
     a = ac.across(searcher, "early help performance data")
-    assert a.partial, (
-        "passages about early help alone, or performance data alone, are in part only"
-    )
+    assert a.partial, "passages about early help alone, or performance data alone, are in part only"
     for r in a.full:
         terms = keywords.term_set(r.best.hit.text)
         assert {"earli", "help"} <= terms and "perform" in terms
@@ -155,9 +139,7 @@ def test_two_part_theme_counts_only_passages_about_both(searcher):
 def test_a_theme_no_report_discusses(searcher):
     a = ac.across(searcher, "zebra crossings quantum chromodynamics")
     assert not a.full
-    assert a.summary() in ("No report discusses this.",) or a.summary().startswith(
-        "No report discusses all of this"
-    )
+    assert a.summary() in ("No report discusses this.",) or a.summary().startswith("No report discusses all of this")
 
 
 def test_bad_question_is_refused(searcher):
@@ -167,9 +149,7 @@ def test_bad_question_is_refused(searcher):
 
 def test_grade_read_from_the_chunk_or_its_heading(searcher):
     gen = searcher.generation
-    graded = [
-        c for c in gen.chunks if "requires improvement to be good" in c.section.lower()
-    ]
+    graded = [c for c in gen.chunks if "requires improvement to be good" in c.section.lower()]
     assert graded
     assert ac.passage_grade(graded[0])[1] == "requires improvement"
     assert ac.passage_grade(None) == ("", ac.NOT_GRADED)
@@ -205,9 +185,7 @@ def test_across_api_matches_the_cli_json(tmp_path, sample_index, searcher, embed
             api_name="/across",
         )
         with pytest.raises(Exception, match="unknown grade"):
-            client.predict(
-                MISSING, None, None, None, ["excellent"], 1, api_name="/across"
-            )
+            client.predict(MISSING, None, None, None, ["excellent"], 1, api_name="/across")
         asked = client.predict(MISSING, api_name="/ask")
     cli = subprocess.run(
         [
@@ -243,3 +221,17 @@ def test_across_api_matches_the_cli_json(tmp_path, sample_index, searcher, embed
         "requires improvement",
     ]
     assert {"question", "filters", "hits"} <= set(asked) and len(asked["hits"]) == 5
+
+
+def test_a_phrase_concept_needs_its_words_together():
+    (eh,) = ac.concepts("early help")
+    apart = "Families were given support. Early in the year, help arrived."
+    together = "Early help services are well used; targeted support follows."
+    assert not eh.covered_by(keywords.term_set(apart), apart)
+    assert eh.covered_by(keywords.term_set(together), together)
+    # Its glossary equivalents count, as phrases too.
+    fs = "Family support workers visit weekly."
+    assert eh.covered_by(keywords.term_set(fs), fs)
+    (mash,) = ac.concepts("multi-agency safeguarding hub")
+    for text in ("The MASH is effective.", "A multi agency safeguarding hub opened."):
+        assert mash.covered_by(keywords.term_set(text), text)

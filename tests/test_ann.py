@@ -45,7 +45,7 @@ def test_flat_below_the_threshold_ivf_from_it(vectors):
 
 def test_search_returns_only_allowed_rows_and_exact_answers_where_it_probes_all(vectors, queries):
     flat = ann.Dense(ann.build(vectors, vectors.shape[1]))
-    ivf = ann.Dense(ann.build(vectors, vectors.shape[1], ivf_from=0, nlist=8), exact_below=20)
+    ivf = ann.Dense(ann.build(vectors, vectors.shape[1], ivf_from=0, nlist=8), exact_below=20, read_back_below=2)
     assert (flat.kind, ivf.kind) == ("flat", "ivf8")
     rng = np.random.default_rng(0)
     for q in queries:
@@ -56,7 +56,7 @@ def test_search_returns_only_allowed_rows_and_exact_answers_where_it_probes_all(
         np.testing.assert_allclose(scores, vectors[rows] @ q, rtol=1e-6)
         ivf.nprobe = 8  # every list: exact
         np.testing.assert_array_equal(ivf.search(q, None, 10)[0], want)
-        for size in (5, 300):  # one report's worth (scored exactly) and a wide filter (probed with a bitmap)
+        for size in (2, 5, 300):  # read back and scored; every list scanned with a bitmap; some lists probed
             allowed = np.sort(rng.choice(len(vectors), size, replace=False))
             exact = allowed[np.argsort(-(vectors[allowed] @ q), kind="stable")[:10]]
             for nprobe in (1, 8):
@@ -65,7 +65,7 @@ def test_search_returns_only_allowed_rows_and_exact_answers_where_it_probes_all(
                 assert set(rows) <= set(allowed) and len(rows) == min(10, size)
                 assert np.all(np.diff(scores) <= 0)
                 np.testing.assert_allclose(scores, vectors[rows] @ q, rtol=1e-5, atol=1e-6)
-                if nprobe == 8 or size == 5:
+                if nprobe == 8 or size <= 5:
                     np.testing.assert_array_equal(rows, exact)
         assert ivf.search(q, np.zeros(0, np.int64), 10)[0].size == 0
         np.testing.assert_allclose(ivf.scores(q, want), vectors[want] @ q, rtol=1e-6)

@@ -12,9 +12,9 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from apps import queue_event, serve
 
 from assistant.conversation import Context
-from apps import queue_event, serve
 from assistant.indexer import Busy, build_lock
 
 PASSWORD = "correct horse battery staple"
@@ -142,7 +142,11 @@ def test_ask_api_matches_the_cli_json(server, sample_index, tmp_path, embedder):
 
     cli = subprocess.run(
         [sys.executable, "-m", "assistant", "ask", "--json", "--index", str(index), q],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parent.parent, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
     )
     assert got == json.loads(cli.stdout)
     assert got["hits"] and got["filters"]["from"] == 2017
@@ -230,7 +234,7 @@ def test_library_lists_every_report_and_failure(service):
     assert {r.file for r in got} == {r.path for r in gen.reports} | {f.path for f in gen.failures}
     failed = {r.file: r.status for r in got if r.status.startswith("failed")}
     assert failed[HTML_AS_PDF].startswith("failed: not a PDF")
-    assert got[-len(failed):] == [r for r in got if r.file in failed]  # failures listed last
+    assert got[-len(failed) :] == [r for r in got if r.file in failed]  # failures listed last
     bedford = next(r for r in got if r.file == BEDFORD_2017)
     assert bedford.status == "indexed" and bedford.pages and bedford.paragraphs and bedford.published == "2017-04-07"
     assert len(table(gen)[0]) == len(HEADERS)

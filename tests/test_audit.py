@@ -73,8 +73,7 @@ def test_every_admin_action_is_recorded_with_who_files_and_outcome(tmp_path, sam
     report.write_bytes(hostile.text_pdf([["Inspection of a small authority added by the administrator for the audit test."]]))
     sha = audit.file_refs(report.parent, [report.name])[0].sha256
     fetched_sha = audit.file_refs(sample_corpus, [NORTH_NORTHANTS])[0].sha256
-    settings = Settings(corpus=corpus, index=index, admin_password=PASSWORD,
-                        fetch_options=Options(rate=0, timeout=5, retries=1, backoff=0.05))
+    settings = Settings(corpus=corpus, index=index, admin_password=PASSWORD, fetch_options=Options(rate=0, timeout=5, retries=1, backoff=0.05))
     service = Service(settings, embedder, Searcher(index, embedder=embedder))
     files = rs.Files()
     with serve(service) as url, rs.serve(files) as base:

@@ -120,9 +120,7 @@ def test_common_forms(full_table, question, keys, text):
 
 
 def test_common_words_count_only_when_capitalised(sample_corpus):
-    table = AuthorityTable.build(
-        [("80540_reading/r.pdf", "reading", ""), ("80443_bury/r.pdf", "bury", ""), ("80453_york/r.pdf", "york", "")]
-    )
+    table = AuthorityTable.build([("80540_reading/r.pdf", "reading", ""), ("80443_bury/r.pdf", "bury", ""), ("80453_york/r.pdf", "york", "")])
     assert [m.keys for m in table.find("Reading 2019: reading age of children in care")] == [("reading",)]
     assert table.find("support with reading and writing") == []
     assert [m.keys for m in table.find("Bury care leavers")] == [("bury",)]
@@ -140,9 +138,17 @@ def test_bad_alias_file_is_refused(tmp_path):
 
 
 def test_keys_match_the_searchers_filter_keys(sample_corpus):
-    from assistant.search import authority_key as search_key
-
     from assistant.authorities import authority_key
+    from assistant.search import authority_key as search_key
 
     for path, row in read_manifest(sample_corpus).items():
         assert authority_key(path, row.local_authority) == search_key(path, row.local_authority)
+
+
+def test_a_reports_own_name_does_not_become_a_shorter_form():
+    # The City of London's reports call it "City of London": that is no licence to read
+    # every "London" as the City (nor the "London" of "London Borough of Barnet").
+    table = AuthorityTable.build([("80450_london corporation/r.pdf", "City of London", ""), ("80487_barnet/r.pdf", "London Borough of Barnet", "")])
+    assert [(m.keys, m.text) for m in table.find("London Borough of Barnet, 2019")] == [(("barnet",), "London Borough of Barnet")]
+    assert [m.keys for m in table.find("the City of London's care leavers")] == [("london corporation",)]
+    assert table.find("councils in London") == []

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import hostile
 import pytest
 
-import hostile
 from assistant import ingest
 from assistant.document import IngestResult
 

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from apps import run_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,8 +45,15 @@ def app(tmp_path_factory, sample_corpus):
     index = root / "index"  # empty: the app builds it on start
     t0 = time.monotonic()
     with run_app(root, corpus, index, PASSWORD) as running:
-        yield {"url": running.url + "/", "log": running.log, "upload": upload, "question": upload_question,
-               "authority": upload_authority, "corpus": corpus, "startup": time.monotonic() - t0}
+        yield {
+            "url": running.url + "/",
+            "log": running.log,
+            "upload": upload,
+            "question": upload_question,
+            "authority": upload_authority,
+            "corpus": corpus,
+            "startup": time.monotonic() - t0,
+        }
 
 
 def assistant_messages(page):
@@ -56,14 +62,15 @@ def assistant_messages(page):
 
 def ask(page, question: str, n_before: int, timeout_ms: int = 10_000) -> float:
     """Type a question, press Enter, wait for the next answer; seconds it took."""
-    box = page.get_by_label("Question")
+    box = page.get_by_label("Question", exact=True)
     box.fill(question)
     t = time.perf_counter()
     box.press("Enter")
     assistant_messages(page).nth(n_before).wait_for(timeout=timeout_ms)
     page.wait_for_function(
-        "n => document.querySelectorAll(\"#chat [data-testid='bot']\").length > n && "
-        "!document.querySelector('#chat .pending')", arg=n_before, timeout=timeout_ms,
+        "n => document.querySelectorAll(\"#chat [data-testid='bot']\").length > n && !document.querySelector('#chat .pending')",
+        arg=n_before,
+        timeout=timeout_ms,
     )
     return time.perf_counter() - t
 
@@ -83,7 +90,7 @@ def test_chat_library_and_admin_upload(app):
             outside: list[str] = []
             page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(app["url"]) and not r.url.startswith("data:") else None)
             page.goto(app["url"])
-            page.get_by_label("Question").wait_for(timeout=15_000)
+            page.get_by_label("Question", exact=True).wait_for(timeout=15_000)
 
             # 1. A question: a cited passage with page and paragraph, quickly.
             seconds = ask(page, "Bedford 2017: how effective was the MASH?", 0)
@@ -132,6 +139,18 @@ def test_chat_library_and_admin_upload(app):
             assert page.locator("#chat img").count() == 0 and page.locator("#chat a[href*='evil']").count() == 0
             assert "<img src=x onerror=alert(1)>" in page.locator("#chat [data-testid='user']").nth(2).inner_text()
             page.screenshot(path=str(ARTIFACTS / "2-follow-up.png"), full_page=True)
+
+            # Everyday words: the field's terms are searched too, and the answer says which.
+            ask(page, "Bedford 2022: who checks on kids living with relatives rather than in foster care?", 3)
+            everyday = assistant_messages(page).nth(3)
+            assert "Also searched:" in everyday.inner_text() and "kinship" in everyday.inner_text()
+            assert everyday.locator("blockquote").count() >= 1
+            # A place the library holds no report for: said plainly, and no other council quoted.
+            ask(page, "what did inspectors say about child protection in Swansea?", 4)
+            elsewhere = assistant_messages(page).nth(4)
+            assert "Not in this library" in elsewhere.inner_text() and "Swansea" in elsewhere.inner_text()
+            assert elsewhere.locator("blockquote").count() == 0
+            page.screenshot(path=str(ARTIFACTS / "2b-everyday-and-elsewhere.png"), full_page=True)
 
             # 4. The library lists every report, failures with their reason.
             page.get_by_role("tab", name="Library").click()

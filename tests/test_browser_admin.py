@@ -66,7 +66,6 @@ def test_admin_fetch_and_change_log(tmp_path, sample_corpus):
                 browser.close()
     # What the browser showed is what the log on disk holds.
     records = audit.read(index)
-    assert [(r.who, r.action) for r in records] == [
-        ("admin tab (127.0.0.1)", "reindex"), ("admin tab (127.0.0.1)", "fetch"), ("app", "reindex")]
+    assert [(r.who, r.action) for r in records] == [("admin tab (127.0.0.1)", "reindex"), ("admin tab (127.0.0.1)", "fetch"), ("app", "reindex")]
     assert records[1].files[0].sha256 == audit.file_refs(sample_corpus, [NORTH_NORTHANTS])[0].sha256
     assert (Path(corpus) / "manifest.csv").read_text().count(link) == 1

@@ -75,7 +75,10 @@ def test_cli_index_ray_on_a_local_instance(tmp_path, sample_corpus):
         (index / "models" / f.name).symlink_to(f)
     run = subprocess.run(
         [sys.executable, "-m", "assistant", "index", "--ray", "--corpus", str(corpus), "--index", str(index)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     lines = run.stdout.splitlines()

@@ -27,9 +27,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pypdf import PdfReader, PdfWriter
-
 from apps import App, queue_event, run_app
+from pypdf import PdfReader, PdfWriter
 
 PASSWORD = "concurrency-test-password"
 REMOVED = "80418_norfolk/children's services inspection,  pdf - 16 august 2013.pdf"
@@ -241,9 +240,11 @@ class Figures:
     per_second: float
 
     def line(self) -> str:
-        return (f"{self.requests} requests, {self.errors} errors; generations seen: old-only {self.old}, new-only {self.new}, "
-                f"same in both {self.either}, neither {self.mixed}, stale {self.stale}; latency p50 {self.p50 * 1000:.0f} ms, "
-                f"p95 {self.p95 * 1000:.0f} ms, max {self.worst * 1000:.0f} ms; {self.per_second:.1f} answers/s")
+        return (
+            f"{self.requests} requests, {self.errors} errors; generations seen: old-only {self.old}, new-only {self.new}, "
+            f"same in both {self.either}, neither {self.mixed}, stale {self.stale}; latency p50 {self.p50 * 1000:.0f} ms, "
+            f"p95 {self.p95 * 1000:.0f} ms, max {self.worst * 1000:.0f} ms; {self.per_second:.1f} answers/s"
+        )
 
 
 def judge(load: Load, before: dict, after: dict, gone: str, new: str) -> Figures:
@@ -266,14 +267,18 @@ def judge(load: Load, before: dict, after: dict, gone: str, new: str) -> Figures
         assert not (kind == "old" and new in r.sources) and not (kind == "new" and gone in r.sources), r
     lat = sorted(r.end - r.start for r in ok) or [0.0]
     return Figures(
-        requests=len(load.records), errors=len(load.records) - len(ok), p50=statistics.median(lat),
-        p95=lat[min(len(lat) - 1, int(0.95 * len(lat)))], worst=lat[-1], per_second=len(ok) / load.wall, **counts,
+        requests=len(load.records),
+        errors=len(load.records) - len(ok),
+        p50=statistics.median(lat),
+        p95=lat[min(len(lat) - 1, int(0.95 * len(lat)))],
+        worst=lat[-1],
+        per_second=len(ok) / load.wall,
+        **counts,
     )
 
 
 def check(load: Load, figures: Figures, clients: int, per_client: int) -> None:
-    print(f"\n{clients} clients x {per_client} questions during a re-index "
-          f"({load.reindex_seconds:.1f} s, wall {load.wall:.1f} s): {figures.line()}")
+    print(f"\n{clients} clients x {per_client} questions during a re-index ({load.reindex_seconds:.1f} s, wall {load.wall:.1f} s): {figures.line()}")
     print(load.timeline())
     print("re-index replies: " + " | ".join(r.splitlines()[0][:120] for r in load.reindex_replies))
     errors = [r.error for r in load.records if r.error]

@@ -103,8 +103,12 @@ def test_filters_only_first_question():
 
 @pytest.mark.parametrize(
     "question,words",
-    [("and in 2021?", []), ("what about Norfolk?", []), ("what about care leavers?", ["care", "leavers"]),
-     ("North Northamptonshire 2026: adoption", ["adoption"])],
+    [
+        ("and in 2021?", []),
+        ("what about Norfolk?", []),
+        ("what about care leavers?", ["care", "leavers"]),
+        ("North Northamptonshire 2026: adoption", ["adoption"]),
+    ],
 )
 def test_topic_words(question, words):
     assert topic_words(understand(question, KNOWN)) == words
@@ -123,8 +127,8 @@ def test_the_topic_is_the_question_without_its_filter_words():
 def service(fake_index, fake_embedder, sample_corpus):
     """The chat's conversation logic over the real sample passages; the fake embedder
     is enough here, since the filters decide which reports answer."""
-    from assistant.service import Service, Settings
     from assistant.search import Searcher
+    from assistant.service import Service, Settings
 
     return Service(Settings(corpus=sample_corpus, index=fake_index), fake_embedder, Searcher(fake_index, embedder=fake_embedder))
 

@@ -260,10 +260,7 @@ def test_two_processes_exporting_at_once_share_one_file(tmp_path: pathlib.Path) 
         "load_embedder('onnx-int8', cache_dir=pathlib.Path(sys.argv[1]))\n"
     )
     root = pathlib.Path(__file__).resolve().parent.parent
-    procs = [
-        subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=root, stdout=subprocess.PIPE, text=True)
-        for _ in range(2)
-    ]
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=root, stdout=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0]
     assert sum("exported int8 ONNX" in out for out in outputs) == 1, outputs

@@ -48,9 +48,7 @@ HOSTILE_TITLE = "Inspection of {Odd} & 100% $weird_title #1 ~ ^ \\ }unbalanced{"
 @pytest.fixture(scope="module")
 def real_answer(searcher):
     a = searcher.ask("how well are care leavers supported?", k=8)
-    assert len({h.source for h in a.hits}) >= 2, (
-        "the sample corpus answers this from several reports"
-    )
+    assert len({h.source for h in a.hits}) >= 2, "the sample corpus answers this from several reports"
     return a
 
 
@@ -67,16 +65,9 @@ def test_one_entry_per_report_with_every_cited_page_and_paragraph():
     assert reps[0].locator_text() == "p. 3, para. 7; p. 5, para. 12"
     assert reps[1].locator_text() == "p. 9"  # an unnumbered paragraph has no para.
     assert "date not stated" in reps[1].note() and reps[1].year == ""
-    assert (
-        reps[0].url == "http://127.0.0.1:7860/report/a.pdf"
-    )  # the report, not the page anchor
-    spaced = exports.cited_reports(
-        [hit(source="80000_x/report a.pdf")], base_url="http://h"
-    )
-    assert (
-        bibtexparser.parse_string(exports.bibtex(spaced)).entries[0]["url"]
-        == "http://h/report/80000_x/report%20a.pdf"
-    )
+    assert reps[0].url == "http://127.0.0.1:7860/report/a.pdf"  # the report, not the page anchor
+    spaced = exports.cited_reports([hit(source="80000_x/report a.pdf")], base_url="http://h")
+    assert bibtexparser.parse_string(exports.bibtex(spaced)).entries[0]["url"] == "http://h/report/80000_x/report%20a.pdf"
     # Same authority and year twice: distinct keys.
     same = exports.cited_reports([hit(1, "a.pdf"), hit(2, "c.pdf")])
     assert len({r.key for r in same}) == 2
@@ -91,21 +82,10 @@ def test_bibtex_parses_with_bibtexparser(real_answer):
     for r in reps:
         e = by_key[r.key]
         assert e.entry_type == "techreport"
-        assert (
-            e["title"] == r.title
-            and e["year"] == r.year
-            and e["institution"] == "Ofsted"
-        )
+        assert e["title"] == r.title and e["year"] == r.year and e["institution"] == "Ofsted"
         for page, para in r.locators:
-            assert (
-                f"p. {page}" + (f", para. {para}" if para is not None else "")
-                in e["note"]
-            )
-        assert (
-            e["url"] == r.url
-            and "#" not in r.url
-            and r.url.startswith(("http://", "https://"))
-        )
+            assert f"p. {page}" + (f", para. {para}" if para is not None else "") in e["note"]
+        assert e["url"] == r.url and "#" not in r.url and r.url.startswith(("http://", "https://"))
 
 
 def test_bibtex_escapes_what_latex_would_read():
@@ -114,20 +94,10 @@ def test_bibtex_escapes_what_latex_would_read():
     lib = bibtexparser.parse_string(text)
     assert not lib.failed_blocks and len(lib.entries) == 1
     title = lib.entries[0]["title"]
-    assert (
-        "\\&" in title
-        and "\\%" in title
-        and "\\$" in title
-        and "\\_" in title
-        and "\\#" in title
-    )
+    assert "\\&" in title and "\\%" in title and "\\$" in title and "\\_" in title and "\\#" in title
     assert "\\}unbalanced\\{" in title
     # Un-escaping gives back exactly the title.
-    unescaped = (
-        title.replace("\\textbackslash{}", "\\")
-        .replace("\\^{}", "^")
-        .replace("\\~{}", "~")
-    )
+    unescaped = title.replace("\\textbackslash{}", "\\").replace("\\^{}", "^").replace("\\~{}", "~")
     for c in "{}&%$#_":
         unescaped = unescaped.replace("\\" + c, c)
     assert unescaped == HOSTILE_TITLE
@@ -137,7 +107,7 @@ def test_ris_parses_with_rispy(real_answer):
     reps = exports.cited_reports(real_answer.hits)
     entries = rispy.loads(exports.ris(reps))
     assert len(entries) == len(reps)
-    for e, r in zip(entries, reps):
+    for e, r in zip(entries, reps, strict=True):
         assert e["type_of_reference"] == "RPRT"
         assert e["title"] == r.title and e["authors"] == ["Ofsted"]
         assert e["year"] == r.year and e["date"] == r.published.replace("-", "/")
@@ -157,11 +127,7 @@ def test_ris_of_a_report_without_metadata():
         ]
     )
     (e,) = rispy.loads(exports.ris(reps))
-    assert (
-        e["title"] == "my upload"
-        and "year" not in e
-        and "date not stated" in " ".join(e["notes"])
-    )
+    assert e["title"] == "my upload" and "year" not in e and "date not stated" in " ".join(e["notes"])
 
 
 def test_csl_json_is_valid_items(real_answer):
@@ -169,13 +135,9 @@ def test_csl_json_is_valid_items(real_answer):
     items = json.loads(exports.csl_json(reps))
     assert isinstance(items, list) and len(items) == len(reps)
     assert len({i["id"] for i in items}) == len(items)
-    for item, r in zip(items, reps):
+    for item, r in zip(items, reps, strict=True):
         # Required by the CSL-JSON schema: id and type; a report needs a title and an author to cite.
-        assert (
-            item["type"] == "report"
-            and item["title"] == r.title
-            and item["author"] == [{"literal": "Ofsted"}]
-        )
+        assert item["type"] == "report" and item["title"] == r.title and item["author"] == [{"literal": "Ofsted"}]
         y, m, d = (int(x) for x in r.published.split("-"))
         assert item["issued"] == {"date-parts": [[y, m, d]]}
         assert r.locator_text() in item["note"]
@@ -214,12 +176,8 @@ def test_across_table_one_row_per_report(searcher):
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == len(a.rows) and len({r["source"] for r in rows}) == len(rows)
     assert [r["coverage"] for r in rows].count("full") == len(a.full)
-    for r, row in zip(a.rows, rows):
-        assert (
-            row["quote"] == r.best.hit.text
-            and row["grade"] == r.grade
-            and row["page"] == str(r.best.hit.page)
-        )
+    for r, row in zip(a.rows, rows, strict=True):
+        assert row["quote"] == r.best.hit.text and row["grade"] == r.grade and row["page"] == str(r.best.hit.page)
     # Its citations: the same reports, in the same order.
     reps = exports.across_cited(a)
     assert [x.source for x in reps] == [r.source for r in a.rows]

@@ -195,9 +195,25 @@ def test_a_fetch_killed_mid_download_resumes_and_ends_complete_and_indexed(tmp_p
         rows.append(("errors/error page.pdf", "", "", base + rs.add_file(files, "html", sample_corpus / BEDFORD_2022, rs.HTML)))
         manifest = write_manifest(tmp_path / "m.csv", rows)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "fetch", str(manifest), "--corpus", str(corpus), "--index", str(index),
-             "--no-index", "--rate", "0", "--workers", "2"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "assistant",
+                "fetch",
+                str(manifest),
+                "--corpus",
+                str(corpus),
+                "--index",
+                str(index),
+                "--no-index",
+                "--rate",
+                "0",
+                "--workers",
+                "2",
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + 30

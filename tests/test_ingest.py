@@ -86,9 +86,7 @@ def _header_lines(raw: tuple[str, ...]) -> dict[int, list[str]]:
 
 def test_the_whole_sample_is_read(ingested):
     assert sorted(r.path for r in ingested.reports) == sorted(ALL)
-    assert [(f.path, f.reason) for f in ingested.failures] == [
-        (HTML_NAMED_PDF, "not a PDF: it is an HTML page saved with a .pdf name")
-    ]
+    assert [(f.path, f.reason) for f in ingested.failures] == [(HTML_NAMED_PDF, "not a PDF: it is an HTML page saved with a .pdf name")]
 
 
 def test_raw_page_text_is_the_text_layer_untouched(samples):
@@ -143,7 +141,7 @@ def _line_end_hyphens(raw: tuple[str, ...]):
     """(left line's last words, right line's first word) at each 'letter-' line end."""
     for page in raw:
         lines = [fold(line) for line in page.split("\n")]
-        for left, right in zip(lines, lines[1:]):
+        for left, right in zip(lines, lines[1:], strict=False):
             if re.search(r"[A-Za-z]-$", left) and re.match(r"[A-Za-z]", right):
                 yield left.split()[-2:], right.split()[0]
 
@@ -248,7 +246,10 @@ def test_section_names_carry_no_footnote_marker(samples, path):
 def test_inspect_prints_metadata_and_numbered_paragraphs():
     out = subprocess.run(
         [sys.executable, "-m", "assistant", "inspect", f"corpus/{BEDFORD_2022}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
@@ -265,7 +266,10 @@ def test_inspect_prints_metadata_and_numbered_paragraphs():
 def test_inspect_reports_a_bad_file():
     out = subprocess.run(
         [sys.executable, "-m", "assistant", "inspect", f"corpus/{HTML_NAMED_PDF}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 2
     assert "not a PDF: it is an HTML page" in out.stderr
@@ -279,15 +283,26 @@ def test_judgement_table_with_a_capitalised_grade_word():
     from assistant.metadata import extract
 
     capitalised = ["Requires Improvement ", "to be good "]
-    page1 = "\n".join([
-        "Inspection of Isles of Scilly local ", "authority children’s services  ",
-        "Inspection dates: 11 to 13 July 2023 ", "Lead inspector: Tracey Ledder, His Majesty’s Inspector ",
-        "Judgement Grade ", "The impact of leaders on social work ", "practice with children and families ", "Inadequate ",
-        "The experiences and progress of ", "children in care ", *capitalised,
-        "The experiences and progress of care ", "leavers  ", "Good ",
-        "Overall effectiveness Inadequate ",
-        "Services in the Isles of Scilly for children who need help and protection are inadequate. ",
-    ])
+    page1 = "\n".join(
+        [
+            "Inspection of Isles of Scilly local ",
+            "authority children’s services  ",
+            "Inspection dates: 11 to 13 July 2023 ",
+            "Lead inspector: Tracey Ledder, His Majesty’s Inspector ",
+            "Judgement Grade ",
+            "The impact of leaders on social work ",
+            "practice with children and families ",
+            "Inadequate ",
+            "The experiences and progress of ",
+            "children in care ",
+            *capitalised,
+            "The experiences and progress of care ",
+            "leavers  ",
+            "Good ",
+            "Overall effectiveness Inadequate ",
+            "Services in the Isles of Scilly for children who need help and protection are inadequate. ",
+        ]
+    )
     _, paragraphs = build_pages([page1])
     meta = extract(paragraphs, "isles of scilly.pdf", None)
     assert meta.overall == "Inadequate"

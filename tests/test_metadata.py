@@ -19,7 +19,6 @@ BLACKPOOL_2019 = "80431_blackpool/children's services inspection - 17 january 20
 NORFOLK_2013 = "80418_norfolk/children's services inspection,  pdf - 16 august 2013.pdf"
 
 
-
 def _overall_on_page_1(rel: str) -> str:
     """The grade Bedford 2025 prints in its page-1 table, read from the PDF itself."""
     import re
@@ -39,24 +38,35 @@ ILACS_AREAS = (
 # Read off each PDF's page 1 (Bedford 2017's lead inspector is on page 34).
 EXPECTED = {
     BEDFORD_2022: dict(
-        lead="Margaret Burke", overall="Good", authority="Bedford Borough", dates="15 to 26 November 2021",
+        lead="Margaret Burke",
+        overall="Good",
+        authority="Bedford Borough",
+        dates="15 to 26 November 2021",
         judgements=[
-            (ILACS_AREAS[0], "Good"), (ILACS_AREAS[1], "Good"),
+            (ILACS_AREAS[0], "Good"),
+            (ILACS_AREAS[1], "Good"),
             ("The experiences and progress of children in care and care leavers", "Good"),
             ("Overall effectiveness", "Good"),
         ],
     ),
     BEDFORD_2025: dict(
-        lead="Amanda Maxwell", overall=RI, authority="Bedford", dates="14 to 18 July 2025",
+        lead="Amanda Maxwell",
+        overall=RI,
+        authority="Bedford",
+        dates="14 to 18 July 2025",
         judgements=[
-            (ILACS_AREAS[0], RI), (ILACS_AREAS[1], RI),
+            (ILACS_AREAS[0], RI),
+            (ILACS_AREAS[1], RI),
             ("The experiences and progress of children in care", RI),
             ("The experiences and progress of children care leavers", RI),
             ("Overall effectiveness", RI),
         ],
     ),
     NORTH_NORTHANTS_2026: dict(
-        lead="David Cohen", overall="", authority="North Northamptonshire", dates="11 to 22 May 2026",
+        lead="David Cohen",
+        overall="",
+        authority="North Northamptonshire",
+        dates="11 to 22 May 2026",
         judgements=[
             ("The impact of leaders on practice with children and families", "Outstanding"),
             (ILACS_AREAS[1], "Good"),
@@ -65,16 +75,21 @@ EXPECTED = {
         ],
     ),
     BLACKPOOL_2019: dict(
-        lead="Lorna Schlechte", overall="Inadequate", authority="Blackpool Borough Council",
+        lead="Lorna Schlechte",
+        overall="Inadequate",
+        authority="Blackpool Borough Council",
         dates="26 November 2018 to 7 December 2018",
         judgements=[
-            (ILACS_AREAS[0], "Inadequate"), (ILACS_AREAS[1], "Inadequate"),
+            (ILACS_AREAS[0], "Inadequate"),
+            (ILACS_AREAS[1], "Inadequate"),
             ("The experiences and progress of children in care and care leavers", RI),
             ("Overall effectiveness", "Inadequate"),
         ],
     ),
     BEDFORD_2017: dict(
-        lead="Donna Marriott", overall=RI, authority="Bedford Borough",
+        lead="Donna Marriott",
+        overall=RI,
+        authority="Bedford Borough",
         dates="23 January 2017 \u2013 16 February 2017",
         judgements=[
             ("Children who need help and protection", "Requires improvement"),
@@ -92,9 +107,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def reports(sample_corpus):
     manifest = metadata.read_manifest(sample_corpus)
-    return {
-        rel: ingest.read_report(sample_corpus / rel, rel, ingest.Limits(), manifest.get(rel)) for rel in EXPECTED
-    }
+    return {rel: ingest.read_report(sample_corpus / rel, rel, ingest.Limits(), manifest.get(rel)) for rel in EXPECTED}
 
 
 @pytest.mark.parametrize("path", list(EXPECTED))
@@ -119,7 +132,9 @@ def test_published_date_from_report_text_file_name_and_manifest(reports, sample_
 
 
 def _meta_of(path: Path, root: Path):
-    return ingest.read_report(path, path.relative_to(root).as_posix(), ingest.Limits(), metadata.read_manifest(root).get(path.relative_to(root).as_posix())).meta
+    return ingest.read_report(
+        path, path.relative_to(root).as_posix(), ingest.Limits(), metadata.read_manifest(root).get(path.relative_to(root).as_posix())
+    ).meta
 
 
 def test_copy_without_manifest_row_reads_authority_and_date_from_text_and_name(tmp_path, sample_corpus):

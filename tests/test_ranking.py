@@ -12,7 +12,7 @@ ST = RankingSettings()
 
 
 def masks(n: int, **set_rows: list[int]) -> Masks:
-    arrays = {name: np.zeros(n, dtype=bool) for name in ("lead", "overall", "heading", "front", "restatement")}
+    arrays = {name: np.zeros(n, dtype=bool) for name in ("lead", "overall", "heading", "front", "restatement", "numbered")}
     for name, rows in set_rows.items():
         arrays[name][rows] = True
     return Masks(**arrays)
@@ -55,6 +55,11 @@ def test_penalties_and_intent_boosts():
     assert penalise(base, m, Query("q", wants_actions=True), None, ST)[2] == 1.0
     near = penalise(base, m, Query("q"), np.array([0, 0, 0, 1, 0], dtype=bool), ST)
     assert near[3] == np.float32(1.0 + ST.month_boost)
+    # With no intent, the judgement sections' numbered paragraphs are lifted; not for intent questions.
+    body = masks(2, numbered=[1])
+    two = np.ones(2, dtype=np.float32)
+    assert penalise(two, body, Query("q"), None, ST)[1] == np.float32(1.0 + ST.numbered_boost)
+    assert penalise(two, body, Query("q", intent=OVERALL), None, ST)[1] == 1.0
     assert base.tolist() == [1.0] * 5  # the input is not changed
 
 
@@ -98,7 +103,43 @@ def test_one_k_limit():
     assert clamp_k(10_000) == MAX_K and clamp_k(-4) == 1
 
 
+def test_abstains_when_the_best_passage_is_weak_or_the_words_unknown():
+    from assistant.search import abstains
+
+    strong = np.array([ST.abstain_below + 0.2, 0.1], dtype=np.float32)
+    assert not abstains(strong, 0.0, ST)
+    # The same passage, for a question most of whose weight the library does not know.
+    assert abstains(strong, 1.0, ST)
+    assert abstains(np.array([ST.abstain_below - 0.01], dtype=np.float32), 0.0, ST)
+    assert abstains(np.array([-np.inf], dtype=np.float32), 0.0, ST) and abstains(np.zeros(0, dtype=np.float32), 0.0, ST)
+
+
 def test_settings_describe_every_field_with_its_measurement():
     lines = ST.describe()
     assert len(lines) == len(ST.__dataclass_fields__)
     assert all("#" in line and "[" in line for line in lines)
+
+
+def test_dense_scores_flat_is_exact_and_ivf_scores_the_candidates():
+    import faiss
+
+    from assistant import ann
+    from assistant.search import dense_scores
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2000, 16)).astype("float32")
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    q = x[7]
+    rows = np.arange(0, 2000, 2, dtype=np.int64)  # a filter: every other passage
+    bm = np.zeros(len(rows), dtype=np.float32)
+    bm[123] = 5.0  # one keyword candidate far from the question
+    flat = ann.Dense(ann.build(x, 16))
+    np.testing.assert_allclose(dense_scores(flat, q, rows, bm, 10), x[rows] @ q, rtol=1e-3, atol=1e-3)
+    ivf = ann.Dense(ann.build(x, 16, ivf_from=1000, nlist=8), nprobe=8, exact_below=0)
+    assert isinstance(ivf.index, faiss.IndexIVF)
+    got = dense_scores(ivf, q, rows, bm, 10)
+    exact = x[rows] @ q
+    scored = got > -1
+    assert scored.sum() >= 10 and scored[123]  # the nearest and BM25's candidate have a cosine
+    np.testing.assert_allclose(got[scored], exact[scored], rtol=1e-3, atol=1e-3)
+    assert set(np.argsort(-exact)[:10]) <= set(np.flatnonzero(scored))  # nprobe = nlist: nothing missed

@@ -14,13 +14,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
+from apps import ROOT, queue_event, run_app
 from corpora import copy_corpus
 
-from apps import ROOT, queue_event, run_app
 from assistant.indexer import build_index
 from assistant.store import current_name
 
@@ -90,7 +89,7 @@ def test_both_replicas_serve_a_reindex_made_through_one(replicas):
     assert current_name(a.index) != before
     # Both now answer from the new generation: B without a restart.
     for app in (a, b):
-        waited = wait_until(lambda: NORTH_NORTHANTS in sources(ask(app.url, QUESTION, ["North Northamptonshire"])), 15)
+        waited = wait_until(lambda app=app: NORTH_NORTHANTS in sources(ask(app.url, QUESTION, ["North Northamptonshire"])), 15)
         print(f"{app.url}: new generation served {waited:.1f} s after the re-index was reported done")
     assert ask(a.url, QUESTION) == ask(b.url, QUESTION)
     assert b.proc.poll() is None and a.proc.poll() is None
@@ -100,11 +99,18 @@ def test_one_reindex_at_a_time_across_processes_and_a_dead_holder_frees_the_lock
     a, b, _ = replicas
     # Another process (as a CLI build would) holds the index's build lock.
     holder = subprocess.Popen(
-        [sys.executable, "-c", (
-            "import sys, time; from pathlib import Path; from assistant.indexer import build_lock\n"
-            "with build_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(600)"
-        ), str(b.index)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from pathlib import Path; from assistant.indexer import build_lock\n"
+                "with build_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(600)"
+            ),
+            str(b.index),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"

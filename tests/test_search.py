@@ -28,8 +28,19 @@ NORFOLK_2013 = "80418_norfolk/children's services inspection,  pdf - 16 august 2
 ANSWER_KEYS = {"question", "filters", "hits"}
 FILTER_KEYS = {"authorities", "from", "to", "reports"}
 HIT_KEYS = {
-    "rank", "score", "source", "title", "local_authority", "published", "page",
-    "paragraph", "section", "text", "highlight", "citation", "url",
+    "rank",
+    "score",
+    "source",
+    "title",
+    "local_authority",
+    "published",
+    "page",
+    "paragraph",
+    "section",
+    "text",
+    "highlight",
+    "citation",
+    "url",
 }
 
 QUESTIONS = [
@@ -54,7 +65,10 @@ def test_authority_and_year_in_the_question_become_filters(searcher):
         assert answer.filters == u.filters
         assert answer.hits and {h.source for h in answer.hits} == {report}, question
         assert answer.to_json()["filters"] == {
-            "authorities": [searcher.authorities()[key]], "from": year, "to": year, "reports": [],
+            "authorities": [searcher.authorities()[key]],
+            "from": year,
+            "to": year,
+            "reports": [],
         }
 
 
@@ -132,7 +146,10 @@ def test_ask_json_keeps_the_contract_keys(searcher, sample_index, tmp_path):
         (index / "models" / f.name).symlink_to(f)
     run = subprocess.run(
         [sys.executable, "-m", "assistant", "ask", "--json", "--index", str(index), QUESTIONS[0]],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stderr
     cli = json.loads(run.stdout.strip().splitlines()[-1])
@@ -180,7 +197,13 @@ def test_framing_words_are_not_scored_as_the_subject():
     from assistant.query import understand, without_framing
 
     assert without_framing("What did Ofsted inspectors say about early help in late 2019?").split() == [
-        "What", "did", "about", "early", "help", "in", "2019?",
+        "What",
+        "did",
+        "about",
+        "early",
+        "help",
+        "in",
+        "2019?",
     ]
     assert without_framing("inspection report") == "inspection report"  # nothing left: keep the question
     assert understand("What should Bedford improve first?", set()).wants_actions

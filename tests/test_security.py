@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import hostile
 import httpx
 import pytest
-
-import hostile
 from apps import App, fn_index, queue_event, run_app, serve
 from test_app_routes import BEDFORD_2017, get
 from test_browser import CHROMIUM, FLAGS
@@ -219,8 +218,12 @@ def test_report_route_refuses_encoded_traversal_links_and_index_files(app):
 
 def test_gradio_file_route_serves_no_index_or_outside_file(app):
     gen = (app.index / "CURRENT").read_text().strip()
-    for p in (app.index / "generations" / gen / "chunks.jsonl", app.index / "planted.pdf",
-              app.corpus.parent / "outside" / "notes.txt", Path("/etc/passwd")):
+    for p in (
+        app.index / "generations" / gen / "chunks.jsonl",
+        app.index / "planted.pdf",
+        app.corpus.parent / "outside" / "notes.txt",
+        Path("/etc/passwd"),
+    ):
         r = httpx.get(f"{app.url}/gradio_api/file={p.resolve()}")
         assert r.status_code in (403, 404), (p, r.status_code)
 
@@ -251,8 +254,21 @@ def test_rest_routes_do_not_run_events_outside_the_queue(app):
             assert r.status_code == 404, (route, name, r.status_code, r.text[:200])
 
 
-WRONG = ["", None, "wrong", PASSWORD.upper(), PASSWORD + " ", " " + PASSWORD, PASSWORD[:-1], PASSWORD + "\x00",
-         PASSWORD * 100, [PASSWORD], {"value": PASSWORD}, 0, True]
+WRONG = [
+    "",
+    None,
+    "wrong",
+    PASSWORD.upper(),
+    PASSWORD + " ",
+    " " + PASSWORD,
+    PASSWORD[:-1],
+    PASSWORD + "\x00",
+    PASSWORD * 100,
+    [PASSWORD],
+    {"value": PASSWORD},
+    0,
+    True,
+]
 
 
 def test_admin_events_refuse_every_wrong_password_over_raw_http(app):
@@ -324,8 +340,12 @@ def _watch(page, app: App) -> tuple[list[str], list[str]]:
     odd: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     # A rendered <img src=x> would fetch <page>/x; anything off the app is also suspect.
-    page.on("request", lambda r: odd.append(r.url) if (not r.url.startswith(app.url) and not r.url.startswith("data:"))
-            or r.url.rstrip("/").endswith("/x") else None)
+    page.on(
+        "request",
+        lambda r: (
+            odd.append(r.url) if (not r.url.startswith(app.url) and not r.url.startswith("data:")) or r.url.rstrip("/").endswith("/x") else None
+        ),
+    )
     return dialogs, odd
 
 
@@ -344,7 +364,7 @@ def test_report_markup_is_shown_as_inert_text_in_the_browser(app, browser):
     dialogs, odd = _watch(page, app)
     try:
         page.goto(app.url + "/")
-        box = page.get_by_label("Question")
+        box = page.get_by_label("Question", exact=True)
         box.wait_for(timeout=15_000)
         box.fill("leaders wrote a case note; a link found in a plan; a template ended before the summary")
         box.press("Enter")
@@ -437,12 +457,19 @@ def test_a_full_queue_refuses_new_work_and_the_app_recovers(sample_corpus, sampl
 
         async def burst() -> list[httpx.Response]:
             async with httpx.AsyncClient(timeout=30) as c:
-                return await asyncio.gather(*[
-                    c.post(f"{url}/gradio_api/queue/join", json={
-                        "data": ["how well are care leavers supported into education and work?", None, None, None, 20],
-                        "fn_index": idx, "session_hash": uuid.uuid4().hex})
-                    for _ in range(40)
-                ])
+                return await asyncio.gather(
+                    *[
+                        c.post(
+                            f"{url}/gradio_api/queue/join",
+                            json={
+                                "data": ["how well are care leavers supported into education and work?", None, None, None, 20],
+                                "fn_index": idx,
+                                "session_hash": uuid.uuid4().hex,
+                            },
+                        )
+                        for _ in range(40)
+                    ]
+                )
 
         # In a thread of its own: playwright's sync API may hold this thread's event loop.
         with ThreadPoolExecutor(1) as pool:
@@ -468,6 +495,13 @@ def test_monitoring_and_analytics_are_off(app):
     assert not outside, outside
     # app.py turns Gradio's usage reports off even when the environment asks for them.
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="True")
-    out = subprocess.run([sys.executable, "-c", "import app, os; print(os.environ['GRADIO_ANALYTICS_ENABLED'])"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import app, os; print(os.environ['GRADIO_ANALYTICS_ENABLED'])"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert out.stdout.strip() == "False"

@@ -29,7 +29,7 @@ from assistant.ui_format import (
 MD = MarkdownIt("commonmark", {"html": True})
 
 HOSTILE = (
-    '<img src=x onerror=alert(1)> <script>alert(2)</script> [click](http://evil.example/x) '
+    "<img src=x onerror=alert(1)> <script>alert(2)</script> [click](http://evil.example/x) "
     "![pic](http://evil.example/p.png) **bold** _it_ `code` # not a heading | a | b | "
     "www.evil.example https://evil.example/y $$x^2$$ &amp; &lt;b&gt; 1. list \\ back\\slash ~~del~~ <http://evil.example>"
 )
@@ -45,9 +45,19 @@ def fold(s: str) -> str:
 
 def hit(rank=1, source="80000_x/report a.pdf", text="A passage.", published="2020-05-01", page=3, paragraph=7, highlight=(), **kw) -> Hit:
     base = dict(
-        rank=rank, score=1.0, source=source, title="Inspection of X", local_authority="X", published=published,
-        page=page, paragraph=paragraph, section="", text=text, highlight=highlight,
-        citation=f"Ofsted ({published[:4]}) Inspection of X, X, p. {page}.", url="",
+        rank=rank,
+        score=1.0,
+        source=source,
+        title="Inspection of X",
+        local_authority="X",
+        published=published,
+        page=page,
+        paragraph=paragraph,
+        section="",
+        text=text,
+        highlight=highlight,
+        citation=f"Ofsted ({published[:4]}) Inspection of X, X, p. {page}.",
+        url="",
     )
     base.update(kw)
     return Hit(**base)
@@ -75,8 +85,16 @@ def test_hostile_passage_cannot_add_markup_or_links():
 def test_answer_lists_report_groups_by_best_passage_with_citations():
     hits = (
         hit(1, "a/old.pdf", "Old report passage one.", "2013-08-16", page=4, paragraph=12, title="Old report"),
-        hit(2, "b/new.pdf", "New report passage. It has two sentences.", "2022-01-14", page=9, paragraph=None, title="New report",
-            highlight=("It has two sentences.",)),
+        hit(
+            2,
+            "b/new.pdf",
+            "New report passage. It has two sentences.",
+            "2022-01-14",
+            page=9,
+            paragraph=None,
+            title="New report",
+            highlight=("It has two sentences.",),
+        ),
         hit(3, "a/old.pdf", "Old report passage two.", "2013-08-16", page=5, paragraph=13, title="Old report"),
     )
     a = Answer("q", Filters(("bedford",), 2013, 2022), hits, authority_names={"bedford": "Bedford Borough"})
@@ -97,7 +115,7 @@ def test_answer_lists_report_groups_by_best_passage_with_citations():
     assert 'href="/report/a/old.pdf#page=4"' in rendered
     # Each passage carries its full citation in a code block (the browser adds a copy
     # button to those), folded under "copy citation".
-    assert rendered.count("<code class=\"language-text\">") == 3
+    assert rendered.count('<code class="language-text">') == 3
     assert rendered.count("<summary>copy citation</summary>") == 3
 
     by_date = text_of(MD.render(answer_markdown(a, order="date")))
@@ -185,7 +203,7 @@ def test_exports_carry_quote_citation_page_paragraph_url(searcher):
 
 
 def test_csv_cells_cannot_become_formulas():
-    a = Answer("q", Filters(), (hit(text="=HYPERLINK(\"http://evil.example\")", section="+1"),))
+    a = Answer("q", Filters(), (hit(text='=HYPERLINK("http://evil.example")', section="+1"),))
     row = next(csv.DictReader(io.StringIO(export_csv(a))))
     assert row["quote"].startswith("'=") and row["section"] == "'+1"
 

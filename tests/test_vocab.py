@@ -83,6 +83,9 @@ def test_lead_inspector_line_both_spellings():
     assert vocab.LEAD_INSPECTOR_RE.match("Lead inspector: Margaret Burke, Her Majesty\u2019s Inspector").group(1).startswith("Margaret")
     assert vocab.LEAD_INSPECTOR_RE.match("Reporting inspector Gary Lamb HMI").group(1) == "Gary Lamb HMI"
     assert not vocab.LEAD_INSPECTOR_RE.match("Deputy lead inspector: Peter McEntee, HMI")
+    # Stoke-on-Trent 2022 names two; its lead was once read as "s: Rebecca Quested".
+    two = "Lead inspectors: Rebecca Quested, His Majesty\u2019s Inspector, and Matthew Reed, His"
+    assert vocab.LEAD_INSPECTOR_RE.match(two).group(1).startswith("Rebecca Quested")
     assert vocab.LABEL_RE.match("Lead inspector: Jane Doe") and vocab.LABEL_RE.match("Reporting inspector Gary Lamb")
 
 
@@ -110,8 +113,7 @@ def test_question_patterns():
 
 
 def test_restatement_sections():
-    for name in ("What needs to improve?", "Recommendations", "Summary for children and young people",
-                 "The local authority\u2019s strengths"):
+    for name in ("What needs to improve?", "Recommendations", "Summary for children and young people", "The local authority\u2019s strengths"):
         assert vocab.RESTATEMENT_SECTION_RE.match(name), name
     assert not vocab.RESTATEMENT_SECTION_RE.match("The experiences and progress of care leavers: good")
 

@@ -122,6 +122,7 @@ def test_app_watch_reindexes_added_changed_and_removed_reports(tmp_path, sample_
         shutil.copy(sample_corpus / NORTH_NORTHANTS, corpus / NORTH_NORTHANTS)
         wait_for(lambda: NORTH_NORTHANTS in paths(), 60, "the added report indexed")
         assert sources(NN_QUESTION) == {NORTH_NORTHANTS}
+
         # Changed: the 2025 report's file now holds the 2022 report.
         def entry():
             return next(r for r in searcher.generation.reports if r.path == BEDFORD_2025)
@@ -158,8 +159,9 @@ def test_command_line_index_watch(tmp_path, sample_corpus):
     (index / "models").symlink_to(MODEL_CACHE)
     out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
     with out_path.open("w") as out, err_path.open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "assistant", "index", "--watch", "--corpus", str(corpus), "--index", str(index)],
-                                cwd=ROOT, stdout=out, stderr=err)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "index", "--watch", "--corpus", str(corpus), "--index", str(index)], cwd=ROOT, stdout=out, stderr=err
+        )
         try:
             wait_for(lambda: "watching" in err_path.read_text() or proc.poll() is not None, 90, "the first build")
             assert proc.poll() is None, err_path.read_text()
