@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from .metadata import authority_from_path
+
 DATA = Path(__file__).resolve().parent / "data"
 ALIASES_CSV = DATA / "authority_aliases.csv"
 PLACES_CSV = DATA / "places.csv"
@@ -58,11 +60,8 @@ def norm_name(text: str) -> str:
 
 def authority_key(path: str, display: str) -> str:
     """Filter key of a report's authority: its corpus folder ("80428_bedford") when
-    Ofsted-named, else the name the report gives itself (same as search.authority_key)."""
-    parts = path.split("/")
-    if len(parts) > 1 and (m := re.match(r"^\d+_(.+)$", parts[-2])):
-        return norm_name(m.group(1))
-    return norm_name(display)
+    Ofsted-named (metadata.authority_from_path), else the name the report gives itself."""
+    return norm_name(authority_from_path(path) or display)
 
 
 def _words(text: str) -> tuple[str, ...]:

@@ -58,7 +58,7 @@ def connect(address: str | None, num_cpus: int | None = None) -> bool:
         # The nodes have the requirements installed; this package travels with the job.
         ray.init(address=address, runtime_env={"py_modules": [str(Path(__file__).resolve().parent)]}, **kwargs)
     else:
-        ray.init(num_cpus=num_cpus, **kwargs)
+        ray.init(address="local", num_cpus=num_cpus, **kwargs)  # a new instance, never one found running
     return True
 
 

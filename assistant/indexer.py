@@ -48,6 +48,7 @@ def mined_glossary(rows: ChunkRows) -> str:
     texts = (json.loads(line)["text"] for line in rows.data.splitlines() if b"(" in line)
     return Glossary(tuple(mine_acronyms(texts))).mined_json()
 
+
 __all__ = ["BuildSummary", "Busy", "Prepared", "build_index", "build_lock", "embed_distinct", "model_stamp"]
 
 

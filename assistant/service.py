@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import across as across_mod
-from . import audit, conversation, exports, fetch, ui_format
+from . import audit, conversation, exports, fetch, ingest, ui_format
 from .answer import Answer
 from .authorities import norm_name
 from .embed import Embedder, load_embedder
@@ -423,8 +423,9 @@ class Service:
         if size > self.settings.max_upload_bytes:
             raise ValueError(f"{original_name}: {size / MB:.1f} MB is over the {self.settings.max_upload_bytes / MB:.0f} MB limit")
         with src.open("rb") as fh:
-            if fh.read(5) != b"%PDF-":
-                raise ValueError(f"{original_name}: not a PDF (its content does not start with %PDF-)")
+            # The same rule as ingestion and serving: a "%PDF-" header within the first 1 KB.
+            if ingest.pdf_header_offset(fh.read(ingest.PDF_HEADER_WINDOW)) is None:
+                raise ValueError(f"{original_name}: not a PDF (no %PDF- header in its first {ingest.PDF_HEADER_WINDOW} bytes)")
         stem = re.sub(r"[^A-Za-z0-9 ._,()'-]+", "_", Path(original_name).stem).strip(" ._") or "report"
         dest_dir = self.settings.corpus / "uploads"
         dest_dir.mkdir(parents=True, exist_ok=True)

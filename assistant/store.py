@@ -59,6 +59,9 @@ from .document import IngestFailure, Judgement, ReportMeta
 from .keywords import TermTable
 
 if TYPE_CHECKING:
+    import bm25s
+    import faiss
+
     from .embed import Embedder
 
 FORMAT = "ofsted-assistant-index"
@@ -116,8 +119,8 @@ class Generation:
     reports: list[ReportEntry]
     chunks: list[Chunk]
     failures: list[IngestFailure]
-    dense: object  # faiss.Index
-    bm25: object  # bm25s.BM25
+    dense: faiss.Index
+    bm25: bm25s.BM25
     corpus: str  # the corpus folder it was built from
     chunking: int = 0  # CHUNKING_VERSION it was built with
     glossary: str = ""  # glossary.json: acronyms its reports define, mined at build time ("" before)
@@ -148,8 +151,14 @@ def _parse_jsonl(data: bytes) -> list:
 
 def _report_row(r: ReportEntry) -> dict:
     return {
-        "path": r.path, "sha256": r.sha256, "size": r.size, "pages": r.pages, "paragraphs": r.paragraphs,
-        "chunk_start": r.chunk_start, "chunk_end": r.chunk_end, "meta": r.meta.to_json(),
+        "path": r.path,
+        "sha256": r.sha256,
+        "size": r.size,
+        "pages": r.pages,
+        "paragraphs": r.paragraphs,
+        "chunk_start": r.chunk_start,
+        "chunk_end": r.chunk_end,
+        "meta": r.meta.to_json(),
     }
 
 
@@ -171,8 +180,19 @@ def encode_chunks(entry: ReportEntry, chunks: Sequence[Chunk]) -> bytes:
         h = header(c.section)
         if c.sha256 != entry.sha256 or c.header != h or c.id != chunk_id(entry.sha256, c.paragraph, c.part):
             raise ValueError(f"{entry.path}: passage {c.id} does not match its report entry")
-        rows.append({"paragraph": c.paragraph, "part": c.part, "page": c.page, "number": c.number,
-                     "section": c.section, "kind": c.kind, "judgement": c.judgement, "grade": c.grade, "text": c.text})
+        rows.append(
+            {
+                "paragraph": c.paragraph,
+                "part": c.part,
+                "page": c.page,
+                "number": c.number,
+                "section": c.section,
+                "kind": c.kind,
+                "judgement": c.judgement,
+                "grade": c.grade,
+                "text": c.text,
+            }
+        )
     return _jsonl(rows)
 
 
@@ -187,9 +207,21 @@ def _decode_chunks(reports: list[ReportEntry], rows: list[dict]) -> list[Chunk]:
             h = header(section)
             paragraph, part = d["paragraph"], d["part"]
             chunks.append(
-                Chunk(chunk_id(sha, paragraph, part), sha, paragraph, part, d["text"], h, d["page"], d["number"], section, d["kind"],
-                      # Rows written before chunking 6 have no judgement: read as none.
-                      judgement=d.get("judgement", ""), grade=d.get("grade", ""))
+                Chunk(
+                    chunk_id(sha, paragraph, part),
+                    sha,
+                    paragraph,
+                    part,
+                    d["text"],
+                    h,
+                    d["page"],
+                    d["number"],
+                    section,
+                    d["kind"],
+                    # Rows written before chunking 6 have no judgement: read as none.
+                    judgement=d.get("judgement", ""),
+                    grade=d.get("grade", ""),
+                )
             )
     return chunks
 
@@ -274,7 +306,7 @@ def _fsync_dir(path: Path) -> None:
 
 def _write(path: Path, data: bytes | np.ndarray) -> None:
     with path.open("wb") as fh:
-        fh.write(data)
+        fh.write(data if isinstance(data, bytes) else data.data)
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -359,7 +391,7 @@ class _Files:
     def put(self, rel: str, data: bytes | np.ndarray) -> None:
         # Hashed from memory as written, not read back.
         _write(self.folder / rel, data)
-        self.digests[rel] = hashlib.sha256(data).hexdigest()
+        self.digests[rel] = hashlib.sha256(data if isinstance(data, bytes) else data.data).hexdigest()
 
     def adopt(self, sub: str) -> None:
         """Files another library wrote into `sub`/: hash what landed, and make it durable."""
@@ -428,7 +460,7 @@ def _publish(index_dir: Path, tmp: Path, name: str) -> None:
 def _prune(index_dir: Path, keep: str) -> None:
     gens = index_dir / "generations"
     names = generations(index_dir)
-    for old in [n for n in names if n != keep][:-(KEEP_GENERATIONS - 1) or None]:
+    for old in [n for n in names if n != keep][: -(KEEP_GENERATIONS - 1) or None]:
         shutil.rmtree(gens / old, ignore_errors=True)
     for p in gens.glob(".tmp-*"):
         # Leftovers of a killed build; a live build holds the lock, so none is ours.
@@ -489,7 +521,16 @@ class Checked:
             if dense.ntotal != len(chunks) or len(chunks) != self.counts["chunks"]:
                 raise IndexError_(f"{self.path}: counts do not match the manifest")
         return Generation(
-            self.name, self.path, self.model, self.reports, chunks, self.failures, dense, bm25, self.corpus, self.chunking,
+            self.name,
+            self.path,
+            self.model,
+            self.reports,
+            chunks,
+            self.failures,
+            dense,
+            bm25,
+            self.corpus,
+            self.chunking,
             blobs.get("glossary.json", b"").decode("utf-8"),
         )
 
@@ -622,8 +663,15 @@ def check_generation(index_dir: Path, name: str | None = None, expect_model: Mod
         if len(reports) != counts["reports"]:
             raise IndexError_(f"{path}: counts do not match the manifest")
     return Checked(
-        name, path, model, manifest.get("corpus", ""), manifest.get("chunking", {}).get("version", 0),
-        reports, failures, counts, blobs,
+        name,
+        path,
+        model,
+        manifest.get("corpus", ""),
+        manifest.get("chunking", {}).get("version", 0),
+        reports,
+        failures,
+        counts,
+        blobs,
     )
 
 

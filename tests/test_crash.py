@@ -23,8 +23,7 @@ from pathlib import Path
 import pytest
 from corpora import copy_corpus
 
-from assistant.store import model_stamp
-from assistant.store import Generation, current_name, generations, load_generation
+from assistant.store import Generation, current_name, generations, load_generation, model_stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = ROOT / "index" / "models"
@@ -83,7 +82,10 @@ class Figures:
 def _start(corpus: Path, index: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index), "--rebuild"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("wb"), start_new_session=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+        start_new_session=True,
     )
 
 
@@ -100,7 +102,9 @@ def _wait_for_writing(proc: subprocess.Popen, index: Path) -> None:
         time.sleep(0.005)
 
 
-def crash_loop(tmp_path: Path, sample_corpus: Path, reference: Generation, embedder, files: list[str], kills: int, seed: int, writing: bool = False) -> Figures:
+def crash_loop(
+    tmp_path: Path, sample_corpus: Path, reference: Generation, embedder, files: list[str], kills: int, seed: int, writing: bool = False
+) -> Figures:
     stamp = model_stamp(embedder)
     figures = Figures(seed)
     rng = random.Random(seed)

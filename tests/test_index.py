@@ -271,7 +271,10 @@ def test_cli_index_prints_summary_with_reasons(tmp_path, sample_corpus, embedder
     share_model(index)
     run = subprocess.run(
         [sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index)],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
@@ -313,7 +316,10 @@ def test_second_build_on_same_index_is_busy(tmp_path, sample_corpus, embedder):
         # Another process is refused too, before it loads anything.
         run = subprocess.run(
             [sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index)],
-            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert run.returncode == 3 and "already running" in run.stderr
     finally:
@@ -602,12 +608,16 @@ def _reseal(gen_dir: Path, rel: str, data: bytes) -> None:
     mpath.write_text(json.dumps(manifest))
 
 
-@pytest.mark.parametrize("rel, change", [
-    ("reports.jsonl", lambda row: {**row, "colour": "blue"}),  # a field this format does not have
-    ("reports.jsonl", lambda row: {**row, "meta": "not an object"}),
-    ("failures.jsonl", lambda row: ["a", "list"]),
-    ("chunks.jsonl", lambda row: [row]),
-], ids=["extra-field", "meta-not-object", "failure-not-object", "chunk-not-object"])
+@pytest.mark.parametrize(
+    "rel, change",
+    [
+        ("reports.jsonl", lambda row: {**row, "colour": "blue"}),  # a field this format does not have
+        ("reports.jsonl", lambda row: {**row, "meta": "not an object"}),
+        ("failures.jsonl", lambda row: ["a", "list"]),
+        ("chunks.jsonl", lambda row: [row]),
+    ],
+    ids=["extra-field", "meta-not-object", "failure-not-object", "chunk-not-object"],
+)
 def test_rows_of_the_wrong_shape_are_an_unreadable_index_with_the_cause_kept(writable_index, rel, change):
     gen_dir = writable_index / "generations" / current_name(writable_index)
     if rel == "failures.jsonl":
