@@ -30,7 +30,7 @@ def document_frequencies(bm25) -> Callable[[str], int]:
     return df
 
 
-def rare_term_share(terms: Iterable[str], df: Callable[[str], int], n_docs: int, rare_below: int = 3) -> float:
+def rare_term_share(terms: Iterable[str], df: Callable[[str], int], n_docs: int, rare_below: float = 3) -> float:
     """Share of the distinct terms' idf mass (Lucene idf, as BM25 uses) in terms found in
     fewer than `rare_below` passages; 0.0 for no terms."""
     mass = {t: math.log(1 + (n_docs - df(t) + 0.5) / (df(t) + 0.5)) for t in set(terms)}

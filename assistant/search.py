@@ -202,7 +202,7 @@ class Searcher:
             score = penalise(score, s.masks.take(rows), q, _near_month(s, rows, q.month), st)
             if not q.intent:
                 score = apply_floor(score, dense, bm, st)
-                if abstains(score, unknown_share(terms, s.df, len(s.gen.chunks), st.rare_below), st):
+                if abstains(score, unknown_share(terms, s.df, len(s.gen.chunks), st), st):
                     return replace(answer, abstained=NOTHING_MATCHES, suggestions=TOPICS)
         qterms = set(terms)
         hits = [self._hit(s, int(rows[j]), rank, float(score[j]), qterms) for rank, j in enumerate(ranked(score, k), 1)]
@@ -310,10 +310,13 @@ TOPICS = (
 )
 
 
-def unknown_share(terms: list[str], df, n_docs: int, rare_below: int) -> float:
+def unknown_share(terms: list[str], df, n_docs: int, st: RankingSettings) -> float:
     """Share of the question's keyword weight (idf mass) in words the library barely knows:
-    most of an off-topic question's weight, almost none of a real one's."""
-    return rare_term_share(terms, df, n_docs, rare_below)
+    most of an off-topic question's weight, almost none of a real one's. "Barely" scales
+    with the library: in the sample's few hundred passages most words are rare, and only a
+    word found nowhere is unknown."""
+    rare = max(1.0, st.rare_below * n_docs / st.rare_per)
+    return rare_term_share(terms, df, n_docs, rare)
 
 
 def abstains(score: np.ndarray, unknown: float, st: RankingSettings) -> bool:

@@ -63,7 +63,12 @@ class RankingSettings:
         "bench/abstain.py: fitted 0.478 (no answer in a top 5 lost); leave-one-out 17/25 unanswerable emptied",
     )
     unknown_weight: float = _f(0.5, "weight of the share of the question's idf mass in words the library barely knows", "bench/abstain.py")
-    rare_below: int = _f(3, "a word in fewer passages than this counts as unknown to the library", "bench/abstain.py")
+    rare_below: int = _f(
+        3,
+        "a word in fewer passages than this, per rare_per passages of the library, counts as unknown to it (at least: in none)",
+        "bench/abstain.py",
+    )
+    rare_per: int = _f(64_223, "library size rare_below was fitted on; smaller libraries scale it down", "the full shared corpus")
 
     def describe(self) -> list[str]:
         """One line per field, for benchmark output."""

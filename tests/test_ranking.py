@@ -143,3 +143,14 @@ def test_dense_scores_flat_is_exact_and_ivf_scores_the_candidates():
     assert scored.sum() >= 10 and scored[123]  # the nearest and BM25's candidate have a cosine
     np.testing.assert_allclose(got[scored], exact[scored], rtol=1e-3, atol=1e-3)
     assert set(np.argsort(-exact)[:10]) <= set(np.flatnonzero(scored))  # nprobe = nlist: nothing missed
+
+
+def test_unknown_words_scale_with_the_library():
+    from assistant.search import unknown_share
+
+    df = {"front": 2, "door": 1, "pizza": 0}.get
+    # In the full library (the size it was fitted on) words in under 3 passages are unknown...
+    assert unknown_share(["front", "door"], lambda t: df(t) or 0, ST.rare_per, ST) == 1.0
+    # ...in a one-report library of 80 passages only a word found nowhere is.
+    assert unknown_share(["front", "door"], lambda t: df(t) or 0, 80, ST) == 0.0
+    assert unknown_share(["front", "pizza"], lambda t: df(t) or 0, 80, ST) > 0.5
