@@ -87,8 +87,8 @@ def _grade_of(phrase: str) -> Grade:
 
 
 def printed_grade(phrase: str) -> str:
-    """A sentence's grade phrase as a judgement table prints it:
-    "require improvement to be good" -> "Requires improvement to be good", "good" -> "Good"."""
+    """A sentence's grade phrase as a judgement table prints it: capital first letter,
+    and "require(s) improvement ..." with the table's "Requires"; "good" -> "Good"."""
     words = phrase.split()
     if _grade_of(phrase) is Grade.REQUIRES_IMPROVEMENT:
         return " ".join(["Requires", *words[1:]])

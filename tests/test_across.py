@@ -7,6 +7,7 @@ import json
 from collections import Counter
 
 import pytest
+from contract import HIT_KEYS
 
 from assistant import across as ac
 from assistant import keywords
@@ -65,24 +66,7 @@ def test_count_summary_and_tally_agree_with_rows(missing):
     assert [r["source"] for r in j["rows"]] == [r.source for r in a.rows]
     first = j["rows"][0]["passages"][0]
     # The passage JSON keeps every key of an `ask` hit and adds the judgement's.
-    for key in (
-        "rank",
-        "score",
-        "source",
-        "title",
-        "local_authority",
-        "published",
-        "page",
-        "paragraph",
-        "section",
-        "text",
-        "highlight",
-        "citation",
-        "url",
-        "judgement",
-        "grade",
-        "coverage",
-    ):
+    for key in (*HIT_KEYS, "judgement", "grade", "coverage"):
         assert key in first
 
 

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from contract import ANSWER_KEYS, FILTER_KEYS, HIT_KEYS
 
 from assistant import ingest
 from assistant.layout import fold
@@ -24,24 +25,6 @@ BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.p
 BLACKPOOL_2019 = "80431_blackpool/children's services inspection - 17 january 2019.pdf"
 NORFOLK_2013 = "80418_norfolk/children's services inspection,  pdf - 16 august 2013.pdf"
 
-# The public JSON contract (answer.py): these keys always, with these meanings; new keys may be added.
-ANSWER_KEYS = {"question", "filters", "hits"}
-FILTER_KEYS = {"authorities", "from", "to", "reports"}
-HIT_KEYS = {
-    "rank",
-    "score",
-    "source",
-    "title",
-    "local_authority",
-    "published",
-    "page",
-    "paragraph",
-    "section",
-    "text",
-    "highlight",
-    "citation",
-    "url",
-}
 
 QUESTIONS = [
     "How well does Bedford support care leavers in 2022?",
