@@ -8,9 +8,11 @@ so they are read back exactly and an incremental build carries them over
 unchanged.
 
 Filters apply exactly: only allowed rows are ever returned. A narrow filter
-(under `exact_below` rows: one authority, one report) is scored exactly over
-its rows (every list scanned with a bitmap of them), since a partial probe would
-find few of them; a wider one probes proportionally more lists, with the bitmap.
+(under `exact_below` rows: one authority, one report) is scored exactly from a
+row-ordered float32 copy of the vectors: a report's passages are consecutive
+rows, so an authority's rows are a few hundred runs, each one matrix product
+with no gather; a partial probe would find few of them. A wider filter probes
+proportionally more lists, with a bitmap of its rows.
 Figures behind each number: bench/RESULTS.md, "Scale (issue 13)".
 """
 
@@ -30,12 +32,10 @@ IVF_FROM = 200_000
 NPROBE = 128
 # Training points per list (FAISS warns under 39); the sample is drawn with a fixed seed.
 TRAIN_PER_LIST = 40
-# Allowed rows under which a filtered IVF search is exact: every list scanned with a bitmap
-# of the allowed rows, which costs a check per row plus a score per allowed row.
+# Allowed rows up to which a filtered IVF search is exact, scored from the row-ordered
+# float32 copy: ~3 ns a row-dimension on 2 loaded cores, so 50k rows cost ~20 ms, less than
+# probing more lists with a bitmap of them (bench/ann.py; one authority at 2 M is 13k rows).
 EXACT_BELOW = 50_000
-# Up to this many allowed rows, exact scoring reads their vectors back one by one instead
-# (FAISS reconstructs ~10 us a row: 13k rows took 140 ms, bench/ann.py).
-READ_BACK_BELOW = 2_000
 
 
 def nlist_for(n: int) -> int:
@@ -72,10 +72,25 @@ def build(vectors: np.ndarray, dim: int, ivf_from: int | None = None, nlist: int
     return index
 
 
-class Dense:
-    """A generation's dense index, searched with filters that apply exactly. Thread-safe."""
+def read_vectors(index) -> np.ndarray:
+    """Every vector of a `build` index, in row order, as float32 (FAISS widens fp16
+    faster than numpy: 0.05 - 0.25 s of CPU for the full library's 64k vectors, against
+    0.35 - 0.5 s for numpy's astype of the same codes, measured beside bench/load.py)."""
+    return index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), "float32")
 
-    def __init__(self, index, nprobe: int | None = None, exact_below: int = EXACT_BELOW, read_back_below: int = READ_BACK_BELOW):
+
+class Dense:
+    """A generation's dense index, searched with filters that apply exactly. Thread-safe.
+
+    Holds the vectors in row order as float32 beside the index (flat or IVF): exact
+    scoring of a filter's rows reads them as they lie. float32 rather than fp16: numpy
+    converts fp16 at ~3 ns a value (no SIMD path here), which made scoring one
+    authority's 13k rows 40 - 80 ms against 5 - 6 ms from float32 on 2 loaded cores
+    (bench/ann.py, RESULTS.md); the price is 1.5 KB a passage (3 GB at 2 M passages,
+    beside the IVF index's 1.6 GB).
+    """
+
+    def __init__(self, index, nprobe: int | None = None, exact_below: int = EXACT_BELOW):
         import faiss
 
         self.index = index
@@ -83,23 +98,23 @@ class Dense:
         self.ivf = index if isinstance(index, faiss.IndexIVF) else None
         self.nprobe = nprobe or (self.ivf.nprobe if self.ivf else 0)
         self.exact_below = exact_below
-        self.read_back_below = read_back_below
-        # Flat: the float32 matrix, scored as search has always scored it.
-        self._matrix = None if self.ivf else (index.reconstruct_n(0, self.n) if self.n else np.zeros((0, index.d), "float32"))
+        self._matrix = read_vectors(index)
 
     @property
     def kind(self) -> str:
         return f"ivf{self.ivf.nlist}" if self.ivf else "flat"
 
     def vectors(self, rows: np.ndarray) -> np.ndarray:
-        rows = np.asarray(rows, dtype=np.int64)
-        if self._matrix is not None:
-            return self._matrix[rows]
-        return self.index.reconstruct_batch(rows) if len(rows) else np.zeros((0, self.index.d), "float32")
+        return self._matrix[np.asarray(rows, dtype=np.int64)]
 
     def scores(self, query_vec: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Exact inner products of the query with `rows` (e.g. keyword candidates)."""
-        return self.vectors(rows) @ np.asarray(query_vec, dtype=np.float32)
+        q = np.asarray(query_vec, dtype=np.float32)
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, ends = runs(rows)
+        if len(starts) * 8 > len(rows):  # scattered rows: one gather beats many tiny products
+            return self._matrix[rows] @ q
+        return np.concatenate([self._matrix[a:b] @ q for a, b in zip(starts.tolist(), ends.tolist())])
 
     def search(self, query_vec: np.ndarray, allowed_rows: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The k allowed rows nearest the query, best first: (rows int64, inner products float32).
@@ -111,36 +126,31 @@ class Dense:
             allowed_rows = np.asarray(allowed_rows, dtype=np.int64)
         if k <= 0 or self.n == 0 or (allowed_rows is not None and len(allowed_rows) == 0):
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        if self.ivf is None or (allowed_rows is not None and len(allowed_rows) <= self.read_back_below):
+        if self.ivf is None or (allowed_rows is not None and len(allowed_rows) <= self.exact_below):
             return self._exact(q, allowed_rows, k)
-        if allowed_rows is not None and len(allowed_rows) <= self.exact_below:
-            return self._probe(q, allowed_rows, k, every_list=True)
         rows, scores = self._probe(q, allowed_rows, k)
         wanted = min(k, self.n if allowed_rows is None else len(allowed_rows))
         if len(rows) < wanted:  # the probed lists held too few allowed rows
-            return self._probe(q, allowed_rows, k, every_list=True)
+            return self._exact(q, allowed_rows, k)
         return rows, scores
 
     def _exact(self, q: np.ndarray, allowed: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
         rows = np.arange(self.n, dtype=np.int64) if allowed is None else allowed
-        if self._matrix is not None:
-            s = (self._matrix if allowed is None else self._matrix[rows]) @ q
-        else:
-            s = np.concatenate([self.scores(q, rows[i : i + 65_536]) for i in range(0, len(rows), 65_536)])
+        s = self._matrix @ q if allowed is None else self.scores(q, rows)
         top = np.argpartition(-s, k - 1)[:k] if len(s) > k else np.arange(len(s))
         top = top[np.lexsort((rows[top], -s[top]))]  # by score, then row: the same order every time
         return rows[top], s[top].astype(np.float32)
 
-    def _probe(self, q: np.ndarray, allowed: np.ndarray | None, k: int, every_list: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def _probe(self, q: np.ndarray, allowed: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
         import faiss
 
         assert self.ivf is not None  # only IVF indexes are probed
-        nprobe = self.ivf.nlist if every_list else self.nprobe
+        nprobe = self.nprobe
         sel = None
         if allowed is not None:
             # Allowed rows are a fraction f of each list: probe more lists, 1/sqrt(f) times as
             # many (1/f overshot: recall 0.995 but p95 74 ms for f = 11%, bench/ann.py).
-            nprobe = self.ivf.nlist if every_list else min(self.ivf.nlist, math.ceil(nprobe * math.sqrt(self.n / len(allowed))))
+            nprobe = min(self.ivf.nlist, math.ceil(nprobe * math.sqrt(self.n / len(allowed))))
             mask = np.zeros(self.n, dtype=bool)
             mask[allowed] = True
             bits = np.packbits(mask, bitorder="little")
@@ -153,3 +163,13 @@ class Dense:
         rows, s = labels[0][ok].astype(np.int64), scores[0][ok]
         order = np.lexsort((rows, -s))
         return rows[order], s[order]
+
+
+def runs(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`rows` as runs of consecutive numbers, in their order, as [starts, ends)."""
+    if len(rows) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    firsts = np.concatenate(([0], breaks))
+    lasts = np.concatenate((breaks, [len(rows)])) - 1
+    return rows[firsts], rows[lasts] + 1

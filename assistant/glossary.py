@@ -38,7 +38,8 @@ MINED = "mined from the reports"
 # possessive "s" allowed, "DoLS" and "CP-IS" style mixed case and hyphens too).
 _DEFINED = re.compile(r"\(([A-Z][A-Za-z&\-]{1,9}?)('?s|\u2019s)?\)")
 _WINDOW = 160  # characters before the bracket: ten words of the field's vocabulary
-_WORD = re.compile(r"[A-Za-z][A-Za-z'\u2019]*")
+# Numbers are words too: "after 18" must not match a bare "after".
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\u2019]*")
 # Words an acronym may skip or take a letter from ("Deprivation of Liberty Safeguards (DoLS)").
 _MINOR = frozenset("a an and the of for in on or to with by at from".split())
 _MAX_WORDS = 10
@@ -57,9 +58,31 @@ def _stem(word: str) -> str:
     return _stem_obj().stemWord(word)
 
 
+def _plain(word: str) -> str:
+    return word.lower().replace("\u2019", "'").removesuffix("'s").strip("'")
+
+
 def stems(text: str) -> tuple[str, ...]:
     """Lower-cased, stemmed words of `text` (stop words kept: "in care" is a phrase)."""
-    return tuple(_stem(w.lower().replace("\u2019", "'").removesuffix("'s").strip("'")) for w in _WORD.findall(text))
+    return tuple(_stem(_plain(w)) for w in _WORD.findall(text))
+
+
+_INFLECTIONS = ("s", "es", "d", "ed", "ing", "ies")
+
+
+def _inflected(word: str, written: str) -> bool:
+    """`word` is `written` or an inflection of it ("runs", "running" for "run"), not a
+    derivation the stemmer also folds ("allow" is not "allowance", "car" not "care")."""
+    a, b = _plain(word), _plain(written)
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    for suffix in _INFLECTIONS:
+        if long_.endswith(suffix):
+            stem = long_[: -len(suffix)]
+            if stem in (short, short.rstrip("e"), short.rstrip("y")) or (len(stem) > 2 and stem[-1] == stem[-2] and stem[:-1] == short):
+                return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -235,11 +258,16 @@ def load_curated(path: Path = CURATED_CSV) -> tuple[Term, ...]:
 # -- the glossary ---------------------------------------------------------------------
 
 
+def _words(phrase: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(phrase))
+
+
 @dataclass(frozen=True)
 class _Rule:
     adds: tuple[str, ...]
     kind: str
     source: str
+    written: tuple[str, ...] = ()  # the trigger's own words, to tell inflections from derivations
 
 
 @dataclass(frozen=True)
@@ -256,13 +284,13 @@ class Glossary:
                 for short in t.term:
                     by_acr[short].append(_Rule(t.means, t.kind, t.source))
                     for long in t.means:
-                        by_stems[stems(long)].append(_Rule((short,), t.kind, t.source))
+                        by_stems[stems(long)].append(_Rule((short,), t.kind, t.source, _words(long)))
             else:
                 for phrase in t.term:
-                    by_stems[stems(phrase)].append(_Rule(t.means, t.kind, t.source))
+                    by_stems[stems(phrase)].append(_Rule(t.means, t.kind, t.source, _words(phrase)))
                 if t.kind == SYNONYM:
                     for phrase in t.means:
-                        by_stems[stems(phrase)].append(_Rule(t.term, t.kind, t.source))
+                        by_stems[stems(phrase)].append(_Rule(t.term, t.kind, t.source, _words(phrase)))
         by_stems.pop((), None)
         object.__setattr__(self, "_by_stems", dict(by_stems))
         object.__setattr__(self, "_by_acronym", dict(by_acr))
@@ -308,9 +336,10 @@ class Glossary:
                 if key in self._by_stems and not any(used[i : i + n]):
                     for j in range(i, i + n):
                         used[j] = True
-                    because = " ".join(w for w, _ in toks[i : i + n])
+                    said = [w for w, _ in toks[i : i + n]]
                     for rule in self._by_stems[key]:
-                        add(rule.adds, because, rule)
+                        if all(_inflected(a, b) for a, b in zip(said, rule.written)):
+                            add(rule.adds, " ".join(said), rule)
         return Expansion(text, tuple(added[:most]))
 
     # -- storage (the index keeps the mined terms beside its passages) ---------------

@@ -209,7 +209,7 @@ class _Plan:
     removed: list[str]
 
 
-def _plan(corpus: Path, old_reports: list[ReportEntry], note: Progress) -> _Plan:
+def _plan(corpus: Path, old_reports: list[ReportEntry], note: Progress, manifest: dict[str, metadata.ManifestRow]) -> _Plan:
     files = ingest.list_files(corpus)
     rels = [p.relative_to(corpus).as_posix() for p in files]
     note("hashing", 0, len(files))
@@ -223,7 +223,9 @@ def _plan(corpus: Path, old_reports: list[ReportEntry], note: Progress) -> _Plan
             plan.dupes.append((rel, seen[sha]))
             continue
         seen[sha] = rel
-        if sha in old_by_sha:
+        # An admin's correction the kept entry does not carry yet makes the file new again: its
+        # authority and year are in its passages' keyword text, so it is read afresh with them.
+        if sha in old_by_sha and metadata.corrected(old_by_sha[sha].meta, manifest.get(rel)) == old_by_sha[sha].meta:
             plan.keep[rel] = old_by_sha[sha]
         else:
             plan.todo.append((p, rel))
@@ -307,9 +309,9 @@ def _build(
     note: Progress,
 ) -> BuildSummary:
     summary = BuildSummary()
-    plan = _plan(corpus, checked.reports if checked else [], note)
-    summary.removed = plan.removed
     manifest = metadata.read_manifest(corpus)
+    plan = _plan(corpus, checked.reports if checked else [], note, manifest)
+    summary.removed = plan.removed
     prepared, failures, old = _prepare_new(plan, checked, manifest, prepare, note)
     summary.failed = failures + _duplicate_failures(plan, failures)
     layout = _lay_out(plan, prepared, manifest, summary)

@@ -13,12 +13,12 @@ import multiprocessing as mp
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from . import judgements, layout, metadata
-from .document import BODY, FRONT, HEADING, IngestFailure, IngestResult, Page, Paragraph, Report, Span
+from .document import BODY, FRONT, HEADING, IngestFailure, IngestResult, Page, Paragraph, Report, ReportMeta, Span
 from .vocab import LABEL_RE
 
 SUFFIXES = (".pdf", ".txt", ".md", ".html", ".htm")
@@ -352,6 +352,17 @@ def ingest_files(
 def ingest_folder(folder: Path, workers: int = 2, limits: Limits = Limits(), on_done=None) -> IngestResult:
     files = [(p, p.relative_to(folder).as_posix()) for p in list_files(folder)]
     return ingest_files(files, metadata.read_manifest(folder), workers, limits, on_done)
+
+
+def read_metadata(folder: Path, rels: list[str], workers: int = 1, limits: Limits = Limits()) -> dict[str, ReportMeta | IngestFailure]:
+    """What each of the corpus files `rels` states about itself (title, authority, dates, lead
+    inspector, grades), read in workers as a build reads it, manifest.csv filling gaps, but
+    without an admin's correction: what the admin reviews before correcting."""
+    rows = {rel: replace(row, correction=None) for rel, row in metadata.read_manifest(folder).items()}
+    result = ingest_files([(folder / rel, rel) for rel in rels], rows, workers, limits)
+    out: dict[str, ReportMeta | IngestFailure] = {r.path: r.meta for r in result.reports}
+    out.update({f.path: f for f in result.failures})
+    return out
 
 
 def ingest_one(path: Path, root: Path | None = None, limits: Limits = Limits()) -> Report:

@@ -1,12 +1,14 @@
-"""Report metadata: from the report's own text first, then its file name, then
-an optional `manifest.csv` row. A field the report does not state stays empty.
+"""Report metadata: an admin's correction first, then the report's own text, then
+its file name, then an optional `manifest.csv` row. A field nothing states stays empty.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -29,28 +31,129 @@ MONTHS = {m: i + 1 for i, m in enumerate(MONTH_NAMES)}
 _DATE_RE = re.compile(r"(\d{1,2})\s+(" + "|".join(MONTHS) + r")\s+(\d{4})", re.IGNORECASE)
 
 
+# An admin's corrections of what uploaded reports state, beside manifest.csv in the corpus
+# folder. A file of its own, not manifest.csv rows: a fetch rewrites manifest.csv rows from
+# the manifest it was given (fetch.merge_manifest), which would silently undo a correction,
+# and a manifest row only fills what the report does not say while a correction overrides
+# what it does say. Two files, two precedences; the fetch code never touches this one.
+CORRECTIONS = "corrections.csv"
+CORRECTION_COLUMNS = ("path", "local_authority", "publication_date")
+_MAX_AUTHORITY = 100  # longer than any English council's name ("Bournemouth, Christchurch and Poole": 35)
+# Letters of any script, spaces and the punctuation councils' names use ("King's Lynn", "Brighton & Hove").
+_AUTHORITY_RE = re.compile(r"^[^\W\d_](?:[^\W_]|[ '\u2019&,.()-])*$")
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What an admin says a report's authority and date are; they override the report's text.
+    `published` "" leaves the date to the report."""
+
+    local_authority: str
+    published: str = ""  # ISO date
+
+
 @dataclass(frozen=True)
 class ManifestRow:
+    """What the corpus folder says about one file besides its bytes: its manifest.csv row
+    (gaps only) and an admin's correction (overrides). Carried together so every reader of
+    a file (local workers, Ray tasks, `inspect`) applies the correction without new plumbing."""
+
     local_authority: str
     published: str
     source_url: str
+    correction: Correction | None = None
 
 
 def read_manifest(folder: Path) -> dict[str, ManifestRow]:
-    """`manifest.csv` rows keyed by path relative to `folder`; {} when absent."""
+    """`manifest.csv` rows keyed by path relative to `folder`, each with its correction from
+    `corrections.csv` (a corrected file without a manifest row gets a blank row); {} when neither exists."""
     path = folder / "manifest.csv"
+    rows: dict[str, ManifestRow] = {}
+    if path.is_file():
+        with path.open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                if row.get("path"):
+                    rows[row["path"]] = ManifestRow(
+                        (row.get("local_authority") or "").strip(),
+                        (row.get("publication_date") or "").strip(),
+                        (row.get("source_url") or "").strip(),
+                    )
+    for rel, fix in read_corrections(folder).items():
+        rows[rel] = replace(rows.get(rel) or ManifestRow("", "", ""), correction=fix)
+    return rows
+
+
+def check_correction(authority: str, published: str) -> Correction:
+    """An admin's correction made tidy, or ValueError saying exactly what is wrong with it."""
+    name = " ".join((authority or "").split())
+    if not name:
+        raise ValueError("the local authority is empty: give the council's name, e.g. Bedford Borough")
+    if len(name) > _MAX_AUTHORITY:
+        raise ValueError(f"the local authority is {len(name)} characters long; a council's name is at most {_MAX_AUTHORITY}")
+    if not _AUTHORITY_RE.match(name):
+        raise ValueError(f"the local authority {name!r} has characters a council's name does not (letters, spaces, ' & , . ( ) - only)")
+    day = (published or "").strip()
+    if day:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            raise ValueError(f"the publication date {day!r} is not written YYYY-MM-DD (e.g. 2022-01-14)")
+        try:
+            parsed = date.fromisoformat(day)
+        except ValueError:
+            raise ValueError(f"the publication date {day} does not exist") from None
+        if parsed > date.today():
+            raise ValueError(f"the publication date {day} is in the future")
+    return Correction(name, day)
+
+
+def read_corrections(folder: Path) -> dict[str, Correction]:
+    """`corrections.csv` rows keyed by corpus path; {} when absent. A row edited by hand into
+    something `check_correction` refuses is left out, so the report's own text stands."""
+    path = folder / CORRECTIONS
     if not path.is_file():
         return {}
-    rows: dict[str, ManifestRow] = {}
+    out: dict[str, Correction] = {}
     with path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            if row.get("path"):
-                rows[row["path"]] = ManifestRow(
-                    row.get("local_authority", "").strip(),
-                    row.get("publication_date", "").strip(),
-                    row.get("source_url", "").strip(),
-                )
-    return rows
+            try:
+                if row.get("path"):
+                    out[row["path"]] = check_correction(row.get("local_authority") or "", row.get("publication_date") or "")
+            except ValueError:
+                continue
+    return out
+
+
+def write_correction(folder: Path, rel: str, fix: Correction | None) -> None:
+    """Set (or with None, drop) the correction of corpus path `rel`. The file is replaced whole
+    (temporary file, fsync, rename), so a crash leaves the old or the new one, never half.
+    A build re-reads a file whose index entry lacks its correction; a dropped one has nothing to
+    compare with, so an entry built with it keeps it until its bytes change or `index --rebuild`
+    (the Admin tab only drops one for a new upload, whose entry is new anyway)."""
+    rows = read_corrections(folder)
+    if fix is None:
+        if rel not in rows:
+            return
+        del rows[rel]
+    else:
+        rows[rel] = fix
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CORRECTION_COLUMNS)
+    w.writerows((p, c.local_authority, c.published) for p, c in sorted(rows.items()))
+    path = folder / CORRECTIONS
+    tmp = folder / f".{CORRECTIONS}.part"
+    with tmp.open("w", encoding="utf-8", newline="") as fh:
+        fh.write(buf.getvalue())
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def corrected(meta: ReportMeta, row: ManifestRow | None) -> ReportMeta:
+    """`meta` with the admin's correction in `row` applied (unchanged when there is none)."""
+    fix = row.correction if row else None
+    if fix is None:
+        return meta
+    return replace(meta, local_authority=fix.local_authority, published=fix.published or meta.published)
 
 
 def parse_date(text: str) -> str:
@@ -150,7 +253,7 @@ def extract(paragraphs: list[Paragraph] | tuple[Paragraph, ...], rel_path: str, 
         title = f"{title}: {nxt}" if nxt and len(nxt) < 240 else title
     # A footnote marker glued to the title's last word ("...Children Board1") is not part of it.
     title = re.sub(r"(?<=[a-z])\d{1,2}$", "", title)
-    return ReportMeta(
+    meta = ReportMeta(
         title=title,
         local_authority=authority,
         inspection_dates=dates,
@@ -160,3 +263,5 @@ def extract(paragraphs: list[Paragraph] | tuple[Paragraph, ...], rel_path: str, 
         judgements=tuple(judgements),
         source_url=manifest.source_url if manifest else "",
     )
+    # Last, so it beats the text: an admin corrected what this report states.
+    return corrected(meta, manifest)

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import across as across_mod
-from . import audit, conversation, exports, fetch, ingest, ui_format
+from . import audit, conversation, exports, fetch, ingest, metadata, ui_format
 from .answer import Answer
 from .authorities import norm_name
+from .document import IngestFailure, ReportMeta
 from .embed import Embedder, load_embedder
 from .indexer import BuildSummary, Busy, build_index
 from .ingest import PDF_HEADER_WINDOW, pdf_header_offset
@@ -33,6 +34,8 @@ from .store import IndexError_, current_name, generations
 from .watch import Watcher
 
 MB = 1024 * 1024
+UPLOADS = "uploads"  # the corpus folder the Admin tab saves uploads into
+CORRECT = "correct"  # the audit log's action for an admin's correction of a report's authority or date
 _FETCH_DEFAULTS = fetch.Options()
 # How often a running app reads CURRENT: a replica serves a new generation within this
 # plus the time to load it (bench/replicas.py).
@@ -167,6 +170,9 @@ class Service:
         self.reindexer = Reindexer(settings, embedder, searcher)
         self.export_dir = Path(tempfile.mkdtemp(prefix="ofsted-assistant-exports-"))
         self._fetching = threading.Lock()
+        self._correcting = threading.Lock()  # one writer of corrections.csv at a time
+        # What each uploaded file's own text says, by (path, SHA-256): read once per content.
+        self._read: dict[tuple[str, str], ReportMeta | IngestFailure] = {}
         self.fetch_job: FetchJob | None = None
         self.watcher: Watcher | None = None  # when watching the corpus folder
 
@@ -427,7 +433,7 @@ class Service:
             if ingest.pdf_header_offset(fh.read(ingest.PDF_HEADER_WINDOW)) is None:
                 raise ValueError(f"{original_name}: not a PDF (no %PDF- header in its first {ingest.PDF_HEADER_WINDOW} bytes)")
         stem = re.sub(r"[^A-Za-z0-9 ._,()'-]+", "_", Path(original_name).stem).strip(" ._") or "report"
-        dest_dir = self.settings.corpus / "uploads"
+        dest_dir = self.settings.corpus / UPLOADS
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / f"{stem[:120]}.pdf"
         n = 1
@@ -436,8 +442,58 @@ class Service:
             dest = dest_dir / f"{stem[:120]}-{n}.pdf"
         tmp = dest_dir / f".{dest.name}.part"
         shutil.copyfile(src, tmp)
+        rel = dest.relative_to(self.settings.corpus).as_posix()
+        with self._correcting:
+            # A correction left behind by a file of this name removed earlier is not this file's.
+            metadata.write_correction(self.settings.corpus, rel, None)
         os.replace(tmp, dest)
-        return dest.relative_to(self.settings.corpus).as_posix()
+        return rel
+
+    def uploaded_files(self) -> list[str]:
+        """Corpus paths of the PDFs under uploads/: the reports whose metadata the admin may correct."""
+        folder = self.settings.corpus / UPLOADS
+        if not folder.is_dir():
+            return []
+        return [p.relative_to(self.settings.corpus).as_posix() for p in ingest.list_files(folder) if p.suffix.lower() == ".pdf"]
+
+    def review_uploads(self, rels: list[str]) -> list[UploadReview]:
+        """For each uploaded file: what its own text states and the admin's correction, if any.
+        A file is read (in a worker, as a build reads it) once per content."""
+        corpus = self.settings.corpus
+        known = set(self.uploaded_files())
+        fixes = metadata.read_corrections(corpus)
+        shas = {rel: _sha_or_blank(corpus / rel) for rel in rels if rel in known}
+        todo = [rel for rel, sha in shas.items() if sha and (rel, sha) not in self._read]
+        if todo:
+            for rel, meta in ingest.read_metadata(corpus, todo, max(1, min(self.settings.build_workers, len(todo)))).items():
+                self._read[(rel, shas[rel])] = meta
+        out = []
+        for rel in rels:
+            read = self._read.get((rel, shas.get(rel, "")))
+            if read is None:
+                out.append(UploadReview(rel, None, "not an uploaded file (it may have been deleted)", fixes.get(rel)))
+            elif isinstance(read, IngestFailure):
+                out.append(UploadReview(rel, None, read.reason, fixes.get(rel)))
+            else:
+                out.append(UploadReview(rel, read, "", fixes.get(rel)))
+        return out
+
+    def save_correction(self, rel: str, authority: str, published: str, who: str) -> metadata.Correction:
+        """Store the admin's authority and date for uploaded file `rel` (they override the report's
+        text from the next re-index on) and record it; ValueError saying why when refused."""
+        if rel not in self.uploaded_files():
+            raise ValueError(f"{rel or 'no file'}: choose an uploaded report (a PDF under {UPLOADS}/)")
+        fix = metadata.check_correction(authority, published)
+        with self._correcting:
+            before = metadata.read_corrections(self.settings.corpus).get(rel)
+            metadata.write_correction(self.settings.corpus, rel, fix)
+        note = f"authority {fix.local_authority}; published {fix.published or 'as the report states'}"
+        if before:
+            note += f" (was {before.local_authority}; {before.published or 'as the report states'})"
+        audit.record(
+            self.settings.index, who, CORRECT, audit.file_refs(self.settings.corpus, [rel], note), "corrected; applies from the next re-index"
+        )
+        return fix
 
     def delete_file(self, rel: str, who: str = audit.APP) -> str:
         corpus = self.settings.corpus.resolve()
@@ -461,6 +517,16 @@ def _sha_or_blank(path: Path) -> str:
         return sha256_file(path) if path.is_file() else ""
     except OSError:
         return ""
+
+
+@dataclass(frozen=True)
+class UploadReview:
+    """One uploaded file for the admin to check: what its text states, and the correction."""
+
+    path: str
+    read: ReportMeta | None  # None when the file could not be read (`error` says why)
+    error: str
+    correction: metadata.Correction | None
 
 
 @dataclass

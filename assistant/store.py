@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import MISSING, asdict, dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
@@ -117,7 +117,7 @@ class Generation:
     path: Path
     model: ModelStamp
     reports: list[ReportEntry]
-    chunks: list[Chunk]
+    chunks: ChunkList
     failures: list[IngestFailure]
     dense: faiss.Index
     bm25: bm25s.BM25
@@ -196,34 +196,93 @@ def encode_chunks(entry: ReportEntry, chunks: Sequence[Chunk]) -> bytes:
     return _jsonl(rows)
 
 
-def _decode_chunks(reports: list[ReportEntry], rows: list[dict]) -> list[Chunk]:
-    """Passages from their rows, with what the rows leave out taken from their report."""
-    chunks: list[Chunk] = []
-    for r in reports:
-        header = _headers(r.meta)
-        sha = r.sha256
-        for d in rows[r.chunk_start : r.chunk_end]:
-            section = d["section"]
-            h = header(section)
-            paragraph, part = d["paragraph"], d["part"]
-            chunks.append(
-                Chunk(
-                    chunk_id(sha, paragraph, part),
-                    sha,
-                    paragraph,
-                    part,
-                    d["text"],
-                    h,
-                    d["page"],
-                    d["number"],
-                    section,
-                    d["kind"],
-                    # Rows written before chunking 6 have no judgement: read as none.
-                    judgement=d.get("judgement", ""),
-                    grade=d.get("grade", ""),
-                )
-            )
-    return chunks
+# The fields every chunks.jsonl row has; rows written before chunking 6 lack the last two.
+_CHUNK_FIELDS = ("paragraph", "part", "page", "number", "section", "kind", "text")
+_CHUNK_OPTIONAL = ("judgement", "grade")
+
+
+class ChunkList(Sequence[Chunk]):
+    """A generation's passages, kept as columns and made into `Chunk` objects only where read.
+
+    A passage's id, hash and header come from its report when it is read. Making all
+    64,000 of the full library's passages into objects up front was ~0.4 s of CPU in
+    every replica's switch to a new generation (bench/load.py), for a search that reads
+    its ~10 hits; the serving arrays read whole columns instead (`column`).
+    """
+
+    def __init__(self, reports: Sequence[ReportEntry], columns: dict[str, list]):
+        self._reports = reports
+        self._columns = columns
+        self._n = len(columns["text"])
+        self._report_of = np.zeros(self._n, dtype=np.int32)
+        for i, r in enumerate(reports):
+            self._report_of[r.chunk_start : r.chunk_end] = i
+        self._headers = [_headers(r.meta) for r in reports]
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> Chunk: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Chunk]: ...
+    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(i, slice):
+            return [self._chunk(j) for j in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(f"passage {i} of {self._n}")
+        return self._chunk(i)
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return (self._chunk(j) for j in range(self._n))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ChunkList | list | tuple):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]  # compared by content, like a list
+
+    def column(self, field: str) -> list:
+        """One stored field of every passage, in row order (not to be changed)."""
+        try:
+            return self._columns[field]
+        except KeyError:
+            raise KeyError(f"passages have no stored field {field!r}") from None
+
+    def _chunk(self, i: int) -> Chunk:
+        c = self._columns
+        r = int(self._report_of[i])
+        sha = self._reports[r].sha256
+        section, paragraph, part = c["section"][i], c["paragraph"][i], c["part"][i]
+        return Chunk(
+            chunk_id(sha, paragraph, part),
+            sha,
+            paragraph,
+            part,
+            c["text"][i],
+            self._headers[r](section),
+            c["page"][i],
+            c["number"][i],
+            section,
+            c["kind"][i],
+            judgement=c["judgement"][i],
+            grade=c["grade"][i],
+        )
+
+
+def _decode_chunks(reports: list[ReportEntry], rows: list) -> ChunkList:
+    """The passages of parsed chunks.jsonl rows, as columns. A row without a field fails
+    the load (KeyError), not a later search."""
+    _check_layout(reports, len(rows))
+    if not all(type(d) is dict for d in rows):
+        raise ValueError("chunks.jsonl: a row is not an object")
+    columns = {f: [d[f] for d in rows] for f in _CHUNK_FIELDS}
+    # Rows written before chunking 6 have no judgement or grade: read as none.
+    columns |= {f: [d.get(f, "") for d in rows] for f in _CHUNK_OPTIONAL}
+    return ChunkList(reports, columns)
 
 
 def _check_layout(reports: list[ReportEntry], n: int) -> None:
@@ -511,11 +570,7 @@ class Checked:
 
         blobs = self._take()
         with _unreadable(self.path):
-            rows = _parse_jsonl(blobs["chunks.jsonl"])
-            if not all(type(d) is dict for d in rows):
-                raise ValueError("chunks.jsonl: a row is not an object")
-            _check_layout(self.reports, len(rows))
-            chunks = _decode_chunks(self.reports, rows)
+            chunks = _decode_chunks(self.reports, _parse_jsonl(blobs["chunks.jsonl"]))
             dense = faiss.deserialize_index(np.frombuffer(blobs["dense.faiss"], dtype=np.uint8))
             bm25 = bm25s.BM25.load(str(self.path / "bm25"), mmap=False)
             if dense.ntotal != len(chunks) or len(chunks) != self.counts["chunks"]:
@@ -544,7 +599,7 @@ class Checked:
             rows = ChunkRows.of(blobs["chunks.jsonl"])
             _check_layout(self.reports, len(rows))
             dense = faiss.deserialize_index(np.frombuffer(blobs["dense.faiss"], dtype=np.uint8))
-            vectors = dense.reconstruct_n(0, dense.ntotal) if dense.ntotal else np.zeros((0, self.model.dim), "float32")
+            vectors = ann.read_vectors(dense)
             passages = Passages(rows, _terms(blobs), vectors)
             if len(passages) != self.counts["chunks"]:
                 raise IndexError_(f"{self.path}: counts do not match the manifest")
@@ -568,10 +623,16 @@ def _unreadable(path: Path) -> Iterator[None]:
         raise IndexError_(f"{path}: unreadable index data ({exc})") from exc
 
 
+@functools.cache
+def _field_names(cls) -> tuple[frozenset[str], frozenset[str]]:
+    """A dataclass's field names, all and required (once per class, not per row)."""
+    names = frozenset(f.name for f in fields(cls))
+    return names, frozenset(f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING)
+
+
 def _record(cls, d: object, what: str):
     """A dataclass from one stored row, whose fields must be the class's own."""
-    names = {f.name for f in fields(cls)}
-    required = {f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING}
+    names, required = _field_names(cls)
     if not isinstance(d, dict) or not required <= d.keys() <= names:
         raise ValueError(f"{what}: a row is not a {cls.__name__} ({str(d)[:80]})")
     return cls(**d)

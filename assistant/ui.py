@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse  # noqa: E402
 from . import across as across_mod  # noqa: E402
 from . import audit, conversation, exports, fetch, library, ui_format  # noqa: E402
 from .indexer import Busy  # noqa: E402
-from .service import Service, Settings, corpus_file, start_service  # noqa: E402
+from .service import Service, Settings, UploadReview, corpus_file, start_service  # noqa: E402
 from .settings import DEFAULT_K, MAX_K  # noqa: E402
 
 
@@ -411,6 +411,20 @@ def _add_api(service: Service) -> None:
     gr.api(across, api_name="across")
 
 
+REVIEW_HEADERS = ("file", "title", "local authority", "published", "lead inspector", "overall", "judgements", "correction")
+
+
+def _review_row(r: UploadReview) -> list[str]:
+    """One row of the Admin tab's review table: what the upload's own text states, and the correction."""
+    fix = ""
+    if r.correction:
+        fix = f"{r.correction.local_authority}; {r.correction.published or 'date as the report states'}"
+    if r.read is None:
+        return [r.path, f"could not be read: {r.error}", "", "", "", "", "", fix]
+    m = r.read
+    return [r.path, m.title, m.local_authority, m.published or "not stated", m.lead_inspector, m.overall, library.judgements_text(m.judgements), fix]
+
+
 def _admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None:
     pw = gr.Textbox(label="Admin password", type="password", elem_id="admin-password")
     login = gr.Button("Log in", elem_id="admin-login")
@@ -418,8 +432,42 @@ def _admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None
     with gr.Column(visible=False) as panel:
         status = gr.Markdown(elem_id="admin-status")
         files = gr.File(label="Report PDFs to add", file_count="multiple", file_types=[".pdf"], type="filepath", elem_id="admin-upload")
-        upload_btn = gr.Button("Add to corpus and re-index", variant="primary", elem_id="admin-add")
+        with gr.Row():
+            upload_btn = gr.Button("Add to corpus and re-index", variant="primary", elem_id="admin-add")
+            # Issue 11: the admin sees what each report states, and corrects it, before it is indexed.
+            review_btn = gr.Button("Add to corpus for review (re-index later)", elem_id="admin-add-review")
         reindex_btn = gr.Button("Re-index now", elem_id="admin-reindex")
+        gr.Markdown(
+            "### Uploaded reports: what each states about itself\n\n"
+            "Pick an uploaded report to see what was read from its text. A corrected authority or date "
+            "overrides the report's text from the next re-index on."
+        )
+        review = gr.Dataframe(
+            value=[],
+            headers=list(REVIEW_HEADERS),
+            interactive=False,
+            wrap=True,
+            column_count=len(REVIEW_HEADERS),
+            column_widths=["14%", "20%", "10%", "8%", "10%", "8%", "18%", "12%"],
+            max_height=400,
+            elem_id="admin-review",
+        )
+        with gr.Row():
+            # Custom values allowed, as for deleting: Service.save_correction checks the path itself.
+            fix_file = gr.Dropdown(
+                choices=service.uploaded_files(), value=None, allow_custom_value=True, label="Uploaded report", elem_id="admin-fix-file"
+            )
+            # Custom values allowed: an upload may come from an authority the library holds no report for.
+            fix_auth = gr.Dropdown(
+                choices=[name for name, _ in authority_choices()],
+                value=None,
+                allow_custom_value=True,
+                label="Local authority",
+                elem_id="admin-fix-authority",
+            )
+            fix_date = gr.Textbox(label="Publication date (YYYY-MM-DD; blank: as the report states)", max_length=40, elem_id="admin-fix-date")
+            fix_btn = gr.Button("Save corrections", elem_id="admin-fix-save")
+        shown = gr.State([])  # the uploaded files listed in the review table, in this session
         with gr.Row():
             # Custom values allowed: the list may be stale after another session's change, and
             # Service.delete_file checks the path itself.
@@ -448,13 +496,14 @@ def _admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None
 
     def on_login(given):
         if not service.password_ok(given):
-            return "Wrong password.", gr.update(visible=False), gr.update(), gr.update(), gr.update()
+            return "Wrong password.", gr.update(visible=False), gr.update(), gr.update(), gr.update(), gr.update()
         return (
             "Logged in.",
             gr.update(visible=True),
             service.index_status(),
             gr.update(choices=service.report_files(), value=None),
             service.audit_markdown(),
+            gr.update(choices=service.uploaded_files()),
         )
 
     def refreshed(message: str):
@@ -464,9 +513,10 @@ def _admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None
             library.table(service.searcher.generation),
             gr.update(choices=service.report_files(), value=None),
             service.audit_markdown(),
+            gr.update(choices=service.uploaded_files()),
         )
 
-    denied = ("Wrong password.", gr.update(), gr.update(), gr.update(), gr.update())
+    denied = ("Wrong password.", gr.update(), gr.update(), gr.update(), gr.update(), gr.update())
 
     def summary_text(job) -> str:
         if job.error:
@@ -540,9 +590,69 @@ def _admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None
             msg.append("Nothing new to index.")
         return refreshed("  \n".join(msg))
 
-    outs = [admin_msg, status, lib, to_delete, log_view]
-    login.click(on_login, pw, [login_msg, panel, status, to_delete, log_view], api_visibility=PRIVATE)
-    pw.submit(on_login, pw, [login_msg, panel, status, to_delete, log_view], api_visibility=PRIVATE)
+    def review_rows(rels: list[str]) -> tuple[list[list[str]], list[str]]:
+        """The review table's rows for `rels` (files deleted meanwhile dropped), and the paths listed."""
+        uploaded = set(service.uploaded_files())
+        reviews = service.review_uploads([r for r in dict.fromkeys(rels) if r in uploaded])
+        return [_review_row(r) for r in reviews], [r.path for r in reviews]
+
+    def prefill(rel: str):
+        """The authority and date the form starts from: the correction, else what the text states."""
+        r = service.review_uploads([rel])[0]
+        fix, read = r.correction, r.read
+        authority = fix.local_authority if fix else read.local_authority if read else ""
+        published = (fix.published if fix and fix.published else read.published if read else "") or ""
+        return gr.update(value=authority or None), published
+
+    def on_upload_review(given, paths, listed, request: gr.Request):
+        if not service.password_ok(given):
+            return (*denied, gr.update(), gr.update(), gr.update(), gr.update())
+        saved, errors = service.add_uploads([Path(p) for p in paths or []], who(request))
+        msg = [f"Added {ui_format.escape_text(s)} (not indexed yet)." for s in saved] + [f"Refused {ui_format.escape_text(e)}." for e in errors]
+        if saved:
+            msg.append("Check what was read below; correct the authority or date if needed, then **Re-index now**.")
+        elif not errors:
+            msg.append("Choose one or more PDF files first.")
+        listed = saved + [r for r in listed or [] if r not in saved]
+        rows, listed = review_rows(listed)
+        auth, day = prefill(saved[0]) if saved else (gr.update(), gr.update())
+        return (
+            *refreshed("  \n".join(msg))[:5],
+            gr.update(choices=service.uploaded_files(), value=saved[0] if saved else None),
+            rows,
+            listed,
+            auth,
+            day,
+        )
+
+    def on_pick_upload(given, rel, listed):
+        if not service.password_ok(given):
+            return "Wrong password.", gr.update(), gr.update(), gr.update(), gr.update()
+        if not rel:
+            return "", gr.update(), gr.update(), gr.update(), gr.update()
+        rows, listed = review_rows([rel] + [r for r in listed or [] if r != rel])
+        auth, day = prefill(rel)
+        return "", rows, listed, auth, day
+
+    def on_correct(given, rel, authority, published, listed, request: gr.Request):
+        if not service.password_ok(given):
+            return "Wrong password.", gr.update(), gr.update()
+        try:
+            fix = service.save_correction(rel or "", authority or "", published or "", who(request))
+        except (ValueError, OSError) as exc:
+            return f"Not saved: {ui_format.escape_text(str(exc))}", gr.update(), gr.update()
+        rows, _ = review_rows([rel] + [r for r in listed or [] if r != rel])
+        day = fix.published or "as the report states"
+        msg = f"Saved for {ui_format.escape_text(rel)}: {ui_format.escape_text(fix.local_authority)}, published {day}. **Re-index now** to apply it."
+        return msg, rows, service.audit_markdown()
+
+    outs = [admin_msg, status, lib, to_delete, log_view, fix_file]
+    login_outs = [login_msg, panel, status, to_delete, log_view, fix_file]
+    login.click(on_login, pw, login_outs, api_visibility=PRIVATE)
+    pw.submit(on_login, pw, login_outs, api_visibility=PRIVATE)
+    review_btn.click(on_upload_review, [pw, files, shown], [*outs, review, shown, fix_auth, fix_date], api_visibility=PRIVATE)
+    fix_file.input(on_pick_upload, [pw, fix_file, shown], [admin_msg, review, shown, fix_auth, fix_date], api_visibility=PRIVATE)
+    fix_btn.click(on_correct, [pw, fix_file, fix_auth, fix_date, shown], [admin_msg, review, log_view], api_visibility=PRIVATE)
     upload_btn.click(on_upload, [pw, files], outs, api_visibility=PRIVATE)
     reindex_btn.click(on_reindex, pw, outs, api_visibility=PRIVATE)
     delete_btn.click(on_delete, [pw, to_delete], outs, api_visibility=PRIVATE)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .ingest import SUFFIXES
+from .metadata import CORRECTIONS
 
 # Quiet period before a batch is re-indexed. A copied PDF lands in milliseconds;
 # 1.5 s keeps a burst (a folder copied in, a fetch) in one batch and leaves most of
@@ -31,7 +32,8 @@ Rebuild = Callable[[list[str]], None]  # corpus-relative paths that changed
 
 def relevant(corpus: Path, index: Path | None, path: str) -> str | None:
     """The corpus-relative path if a change to `path` can change the index, else None:
-    report files, folders and manifest.csv; not hidden files (a fetch's .part files),
+    report files, folders, manifest.csv and corrections.csv (the admin's corrections of
+    authority and date); not hidden files (a fetch's .part files),
     not the index."""
     p = Path(path)
     try:
@@ -52,7 +54,7 @@ def relevant(corpus: Path, index: Path | None, path: str) -> str | None:
     # A folder counts too: files created in a new folder before the OS watches it, or a
     # folder of reports moved in or out whole, raise an event for the folder alone.
     # (A removed folder is gone and cannot be asked: a name with no extension is taken as one.)
-    if p.suffix.lower() in SUFFIXES or rel.as_posix() == "manifest.csv" or p.is_dir() or not p.suffix:
+    if p.suffix.lower() in SUFFIXES or rel.as_posix() in ("manifest.csv", CORRECTIONS) or p.is_dir() or not p.suffix:
         return rel.as_posix()
     return None
 

@@ -1,6 +1,7 @@
 """Dense search at millions of passages: flat vs FAISS IVF on a synthetic corpus derived from real vectors.
 
     nice python bench/ann.py --index /work/fullidx [--n 2000000] [--queries 200]
+        [--nprobe 128] [--filters none years authority] [--no-flat] [--no-codes]
 
 The synthetic corpus keeps the real passages' distribution: it holds every real
 vector, and each further vector is a random point between a real vector and
@@ -102,6 +103,8 @@ def main() -> int:
     ap.add_argument("--nlist", type=int, nargs="*", default=[4096])
     ap.add_argument("--nprobe", type=int, nargs="*", default=[8, 16, 32, 64, 128])
     ap.add_argument("--no-codes", action="store_true", help="skip the IVF,SQ8 and IVF,PQ48 rows")
+    ap.add_argument("--no-flat", action="store_true", help="skip the exact and flat-index rows")
+    ap.add_argument("--filters", nargs="*", choices=["none", "years", "authority", "report"], help="only these filtered rows (default: all)")
     args = ap.parse_args()
     import faiss
 
@@ -137,6 +140,9 @@ def main() -> int:
         "one authority (~0.7%)": lambda i: np.flatnonzero(authority == i % 150),
         "one report (130)": lambda i: np.flatnonzero(report_of == (i * 7919) % n_reports),
     }
+    if args.filters:
+        short = dict(zip(("none", "years", "authority", "report"), filters))
+        filters = {short[f]: filters[short[f]] for f in args.filters}
     fq = {name: [f(i) for i in range(len(qs))] for name, f in filters.items()}
     t = time.perf_counter()
     scores = all_scores(base, qs)
@@ -147,15 +153,17 @@ def main() -> int:
     print("\n| index | rows | filter | recall@10 | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|")
     # Exact search (what search.py does below IVF_FROM: the float32 matrix times the query).
-    for n in (250_000, 500_000, 1_000_000, len(base)):
+    for n in () if args.no_flat else (250_000, 500_000, 1_000_000, len(base)):
         sub = base[:n]
         p50, p95 = timed(lambda q, sub=sub: np.argpartition(-(sub @ q), K)[:K], list(qs[:50]))
         print(f"| exact (numpy float32) | {n:,} | none | 1.000 | {p50:.1f} | {p95:.1f} |", flush=True)
-    flat = ann.build(base, base.shape[1], ivf_from=len(base) + 1)
-    p50, p95 = timed(lambda q, flat=flat: flat.search(q[None, :], K), list(qs[:50]))
-    print(f"| flat fp16 (FAISS, today's dense.faiss) | {len(base):,} | none | 1.000 | {p50:.1f} | {p95:.1f} |", flush=True)
-    flat_bytes = faiss.serialize_index(flat).nbytes
-    del flat
+    flat_bytes = len(base) * base.shape[1] * 2
+    if not args.no_flat:
+        flat = ann.build(base, base.shape[1], ivf_from=len(base) + 1)
+        p50, p95 = timed(lambda q, flat=flat: flat.search(q[None, :], K), list(qs[:50]))
+        print(f"| flat fp16 (FAISS, today's dense.faiss) | {len(base):,} | none | 1.000 | {p50:.1f} | {p95:.1f} |", flush=True)
+        flat_bytes = faiss.serialize_index(flat).nbytes
+        del flat
 
     summary = []
     for nlist in args.nlist:
@@ -163,7 +171,12 @@ def main() -> int:
         index = ann.build(base, base.shape[1], ivf_from=0, nlist=nlist)
         build_s = time.perf_counter() - t
         disk = faiss.serialize_index(index).nbytes
+        t = time.perf_counter()
         dense = ann.Dense(index)
+        print(
+            f"ann.Dense over IVF{nlist}: {time.perf_counter() - t:.1f} s (the row-ordered float32 copy, {dense._matrix.nbytes / 1e9:.2f} GB)",
+            flush=True,
+        )
         for nprobe in args.nprobe:
             dense.nprobe = nprobe
             for name in filters:
@@ -174,6 +187,19 @@ def main() -> int:
                 print(f"| IVF{nlist},fp16 nprobe {nprobe} | {len(base):,} | {name} | {r:.3f} | {p50:.1f} | {p95:.1f} |", flush=True)
                 if name == "none":
                     summary.append((nlist, nprobe, r, p50, p95))
+        for name in [f for f in filters if f.startswith("one authority")]:
+            # The narrow-filter path before the row-ordered copy, in the same run: every list
+            # scanned with a bitmap of the allowed rows.
+            def every_list(i: int, index=index, name=name) -> np.ndarray:
+                mask = np.zeros(index.ntotal, dtype=bool)
+                mask[fq[name][i]] = True
+                bits = np.packbits(mask, bitorder="little")
+                params = faiss.SearchParametersIVF(nprobe=index.nlist, sel=faiss.IDSelectorBitmap(index.ntotal, faiss.swig_ptr(bits)))
+                return index.search(qs[i][None, :], K, params=params)[1][0]
+
+            r = statistics.mean(recall(every_list(i), truth[name][i]) for i in range(len(qs)))
+            p50, p95 = timed(every_list, list(range(len(qs))))
+            print(f"| IVF{nlist},fp16 every list + bitmap (before) | {len(base):,} | {name} | {r:.3f} | {p50:.1f} | {p95:.1f} |", flush=True)
         print(
             f"\nIVF{nlist},fp16: build {build_s:.0f} s (train on {nlist * ann.TRAIN_PER_LIST:,} + add + direct map), "
             f"disk {disk / 1e9:.2f} GB (flat fp16: {flat_bytes / 1e9:.2f} GB), peak RSS so far {rss_gb():.1f} GB\n",

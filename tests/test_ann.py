@@ -45,7 +45,7 @@ def test_flat_below_the_threshold_ivf_from_it(vectors):
 
 def test_search_returns_only_allowed_rows_and_exact_answers_where_it_probes_all(vectors, queries):
     flat = ann.Dense(ann.build(vectors, vectors.shape[1]))
-    ivf = ann.Dense(ann.build(vectors, vectors.shape[1], ivf_from=0, nlist=8), exact_below=20, read_back_below=2)
+    ivf = ann.Dense(ann.build(vectors, vectors.shape[1], ivf_from=0, nlist=8), exact_below=20)
     assert (flat.kind, ivf.kind) == ("flat", "ivf8")
     rng = np.random.default_rng(0)
     for q in queries:
@@ -56,7 +56,7 @@ def test_search_returns_only_allowed_rows_and_exact_answers_where_it_probes_all(
         np.testing.assert_allclose(scores, vectors[rows] @ q, rtol=1e-6)
         ivf.nprobe = 8  # every list: exact
         np.testing.assert_array_equal(ivf.search(q, None, 10)[0], want)
-        for size in (2, 5, 300):  # read back and scored; every list scanned with a bitmap; some lists probed
+        for size in (2, 5, 300):  # scored exactly (the first two); some lists probed
             allowed = np.sort(rng.choice(len(vectors), size, replace=False))
             exact = allowed[np.argsort(-(vectors[allowed] @ q), kind="stable")[:10]]
             for nprobe in (1, 8):
@@ -65,10 +65,32 @@ def test_search_returns_only_allowed_rows_and_exact_answers_where_it_probes_all(
                 assert set(rows) <= set(allowed) and len(rows) == min(10, size)
                 assert np.all(np.diff(scores) <= 0)
                 np.testing.assert_allclose(scores, vectors[rows] @ q, rtol=1e-5, atol=1e-6)
-                if nprobe == 8 or size <= 5:
+                if nprobe == 8 or size <= 20:
                     np.testing.assert_array_equal(rows, exact)
         assert ivf.search(q, np.zeros(0, np.int64), 10)[0].size == 0
         np.testing.assert_allclose(ivf.scores(q, want), vectors[want] @ q, rtol=1e-6)
+
+
+def test_a_filter_to_whole_reports_is_scored_exactly_from_their_runs_of_rows(sample_index, vectors, queries):
+    """One authority's rows are whole reports, i.e. a few runs of consecutive rows: an IVF
+    search filtered to them gives exactly the exact search's rows and scores, even where a
+    probe of one list would miss most of them."""
+    reports = load_generation(sample_index).reports
+    ivf = ann.Dense(ann.build(vectors, vectors.shape[1], ivf_from=0, nlist=16), nprobe=1, exact_below=400)
+    for picked in ([0], [1, 2], [0, 3, 5], [2, 4]):  # reports side by side and apart
+        allowed = np.concatenate([np.arange(reports[i].chunk_start, reports[i].chunk_end) for i in picked])
+        assert len(allowed) <= 400 and len(ann.runs(allowed)[0]) <= len(picked)
+        for q in queries:
+            s = vectors[allowed] @ q
+            want = allowed[np.lexsort((allowed, -s))][:10]
+            rows, scores = ivf.search(q, allowed, 10)
+            np.testing.assert_array_equal(rows, want)
+            np.testing.assert_allclose(scores, vectors[want] @ q, rtol=1e-6)
+    # Rows in any order, repeated or scattered, score as gathered.
+    q = queries[0]
+    for rows in (np.array([5, 3, 4, 4, 100, 101, 7]), np.arange(0, 600, 3), np.arange(50, 250)):
+        np.testing.assert_allclose(ivf.scores(q, rows), vectors[rows] @ q, rtol=1e-6)
+    assert [list(x) for x in ann.runs(np.array([5, 3, 4, 4, 9]))] == [[5, 3, 4, 9], [6, 5, 5, 10]]
 
 
 def test_store_writes_ivf_past_the_threshold_and_builds_carry_its_vectors(tmp_path, sample_corpus, sample_index, embedder, monkeypatch):

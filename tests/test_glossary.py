@@ -105,3 +105,16 @@ def test_mined_terms_join_curated_ones_and_round_trip():
 def test_expansion_leaves_off_topic_questions_alone():
     g = Glossary.build()
     assert g.expand("What is the best recipe for chocolate cake?").added == ()
+
+
+def test_a_trigger_matches_inflections_not_derivations_or_half_a_phrase():
+    g = Glossary.build()
+    # The stemmer folds "allowance" to "allow" and would read "allow dogs" as money.
+    assert g.expand("Which parks allow dogs?").added == ()
+    assert "setting-up-home allowance" in g.expand("is there an allowance for a first flat?").phrases
+    # "after 18" is a phrase: "look after" alone says nothing about leaving care.
+    assert g.expand("children who look after their parents").added == ()
+    assert "staying put" in g.expand("what happens after 18?").phrases
+    # Inflections still match: "turned 18" for "turn 18", "running away" for "run away".
+    assert "staying put" in g.expand("he turned 18 last year").phrases
+    assert "return home interviews" in g.expand("after running away").phrases

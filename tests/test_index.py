@@ -629,3 +629,37 @@ def test_rows_of_the_wrong_shape_are_an_unreadable_index_with_the_cause_kept(wri
         load_generation(writable_index)
     assert str(gen_dir) in str(err.value)
     assert isinstance(err.value.__cause__, ValueError)  # the traceback of the fault is kept
+
+
+def test_loaded_passages_are_read_as_a_list_of_chunks_and_by_column(sample_index):
+    from assistant.search import Masks
+    from assistant.store import ChunkList
+
+    gen = load_generation(sample_index)
+    chunks = gen.chunks
+    assert isinstance(chunks, ChunkList)
+    made = list(chunks)  # every passage made into a Chunk, one by one
+    assert len(made) == len(chunks) > 600 and chunks == made and made == chunks[:]
+    assert chunks[-1] == made[-1] and chunks[5:9] == made[5:9] and chunks[::50] == made[::50]
+    with pytest.raises(IndexError):
+        chunks[len(chunks)]
+    for field in ("text", "kind", "page", "number", "section", "judgement", "grade"):
+        assert chunks.column(field) == [getattr(c, field) for c in made], field
+    # The serving flags read from the columns are those read from the passages.
+    by_column, by_passage = Masks.of(chunks, 20), Masks.of(made, 20)
+    for name in ("lead", "overall", "heading", "front", "restatement", "numbered"):
+        np.testing.assert_array_equal(getattr(by_column, name), getattr(by_passage, name), err_msg=name)
+    # "Under five words" as str.split counts them, without splitting every passage.
+    np.testing.assert_array_equal(by_column.front, [c.kind == "front" or len(c.text.split()) < 5 for c in made])
+    assert by_column.front.any() and not by_column.front.all()
+
+
+def test_a_passage_row_without_a_field_fails_the_load_not_a_search(writable_index):
+    gen_dir = writable_index / "generations" / current_name(writable_index)
+    lines = (gen_dir / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
+    row = json.loads(lines[-1])
+    del row["section"]
+    lines[-1] = json.dumps(row, ensure_ascii=False)
+    _reseal(gen_dir, "chunks.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
+    with pytest.raises(IndexError_, match="unreadable index data.*section"):
+        load_generation(writable_index)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assistant import ingest, metadata
-from assistant.document import HEADING, Judgement
+from assistant.document import HEADING, Judgement, ReportMeta
 
 BEDFORD_2017 = "80428_bedford/children's services inspection - 07 april 2017.pdf"
 BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.pdf"
@@ -282,3 +282,34 @@ def test_html_is_ingested_without_scripts_or_styles(tmp_path):
         ("body", "Fish & chips <b> stay as text."),
     ]
     assert all(p.section == "Help and protection" for p in report.paragraphs)
+
+
+def test_a_correction_beats_the_text_and_the_manifest_still_fills_the_rest(tmp_path, sample_corpus):
+    """corrections.csv (the Admin tab's) overrides what the report states; a blank date leaves
+    the date to the report; a row edited by hand into nonsense is ignored, not half-applied."""
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    stated, unstated = folder / "stated.pdf", folder / "unstated.pdf"
+    shutil.copyfile(sample_corpus / NORFOLK_2013, stated)  # prints "Published: 16 August 2013", no authority line
+    shutil.copyfile(sample_corpus / BEDFORD_2022, unstated)  # prints "Bedford Borough", no publication date
+    (tmp_path / "manifest.csv").write_text(
+        "path,local_authority,publication_date,source_url\nuploads/stated.pdf,elsewhere,2030-03-03,https://example.org/a\n", encoding="utf-8"
+    )
+    metadata.write_correction(tmp_path, "uploads/stated.pdf", metadata.Correction("Norfolk", "2013-08-20"))
+    metadata.write_correction(tmp_path, "uploads/unstated.pdf", metadata.Correction("Central Bedfordshire", ""))
+    a, b = _meta_of(stated, tmp_path), _meta_of(unstated, tmp_path)
+    assert (a.local_authority, a.published, a.source_url) == ("Norfolk", "2013-08-20", "https://example.org/a")
+    assert (b.local_authority, b.published, b.lead_inspector) == ("Central Bedfordshire", "", "Margaret Burke")
+    # What ingest.read_metadata shows the admin: the text (the manifest filling its gaps), no correction.
+    read = ingest.read_metadata(tmp_path, ["uploads/stated.pdf"])["uploads/stated.pdf"]
+    assert isinstance(read, ReportMeta)
+    assert (read.local_authority, read.published, read.source_url) == ("Elsewhere", "2013-08-16", "https://example.org/a")
+    assert read.lead_inspector == "Gary Lamb" and (a.title, a.lead_inspector, a.judgements) == (read.title, read.lead_inspector, read.judgements)
+
+    metadata.write_correction(tmp_path, "uploads/stated.pdf", None)
+    assert set(metadata.read_corrections(tmp_path)) == {"uploads/unstated.pdf"}
+    (tmp_path / metadata.CORRECTIONS).write_text(
+        "path,local_authority,publication_date\nuploads/stated.pdf,Norfolk,2013-02-30\nuploads/unstated.pdf,,2020-01-01\n", encoding="utf-8"
+    )
+    assert metadata.read_corrections(tmp_path) == {}
+    assert _meta_of(stated, tmp_path).published == "2013-08-16"

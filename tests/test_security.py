@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "security-test-password"
 XSS_REPORT = "xss/markup report.pdf"
 SECRET_TEXT = "not-for-the-web-" + uuid.uuid4().hex
-ADMIN_HANDLERS = ("on_login", "on_reindex", "on_upload", "on_delete", "on_fetch")
+ADMIN_HANDLERS = ("on_login", "on_reindex", "on_upload", "on_delete", "on_fetch", "on_upload_review", "on_pick_upload", "on_correct")
 
 
 def refused(msg: dict) -> bool:

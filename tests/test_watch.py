@@ -35,6 +35,7 @@ def test_only_report_files_and_the_manifest_count(tmp_path):
     corpus, index = tmp_path / "corpus", tmp_path / "corpus" / "index"
     assert relevant(corpus, index, str(corpus / "a" / "r.pdf")) == "a/r.pdf"
     assert relevant(corpus, index, str(corpus / "manifest.csv")) == "manifest.csv"
+    assert relevant(corpus, index, str(corpus / "corrections.csv")) == "corrections.csv"
     for ignored in ("a/.r.pdf.part", ".fetch-state.jsonl", "a/notes.csv", "index/audit.jsonl", ".hidden/r.pdf", "x/manifest.csv"):
         assert relevant(corpus, index, str(corpus / ignored)) is None, ignored
     assert relevant(corpus, index, str(tmp_path / "elsewhere.pdf")) is None
