@@ -115,8 +115,15 @@ class Watcher:
 
 def watch_cli(corpus: Path, index: Path, workers: int = 2, rebuild: bool = False, quiet_ms: int = QUIET_MS) -> int:
     """`python -m assistant index --watch`: build, then re-build after each quiet change, until Ctrl-C."""
+    import faulthandler
+    import signal
+
     from . import audit, embed
     from .indexer import Busy, build_index
+
+    # A long-running process: `kill -USR1 <pid>` prints where each thread is, to stderr.
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     embedder = embed.load_embedder(cache_dir=Path(index) / "models")
 

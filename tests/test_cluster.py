@@ -38,12 +38,12 @@ def local_ray():
         ray.shutdown()
 
 
-def kill_a_task_worker(stop: threading.Event, killed: list[int]) -> None:
-    """SIGKILL the first Ray worker seen running a build task (Ray titles it ray::prepare_batch)."""
+def kill_a_task_worker(stop: threading.Event, killed: list[int], task: bytes) -> None:
+    """SIGKILL the first Ray worker seen running `task` (Ray titles the process ray::<function>)."""
     while not stop.is_set():
         for proc in Path("/proc").iterdir():
             try:
-                if proc.name.isdigit() and (proc / "cmdline").read_bytes().startswith(b"ray::prepare_batch"):
+                if proc.name.isdigit() and (proc / "cmdline").read_bytes().startswith(b"ray::" + task):
                     os.kill(int(proc.name), signal.SIGKILL)
                     killed.append(int(proc.name))
                     return
@@ -91,17 +91,21 @@ def test_cli_index_ray_on_a_local_instance(tmp_path, sample_corpus):
 def test_ray_build_equals_local_build_and_updates_incrementally(local_ray, tmp_path, sample_corpus, sample_index, embedder):
     corpus = copy_corpus(sample_corpus, tmp_path / "corpus")
     index = tmp_path / "index"
-    # A worker dies in the middle of a task: Ray runs the task again.
-    stop, killed = threading.Event(), []
-    killer = threading.Thread(target=kill_a_task_worker, args=(stop, killed))
-    killer.start()
+    # A worker dies in the middle of a parsing task, another in an embedding task: Ray runs each again.
+    stop, killed = threading.Event(), {b"parse_batch": [], b"embed_texts": []}
+    killers = [threading.Thread(target=kill_a_task_worker, args=(stop, pids, task)) for task, pids in killed.items()]
+    for k in killers:
+        k.start()
     try:
         s = cluster.build_index_on_ray(corpus, index, embedder=embedder, model_cache=MODEL_CACHE)
     finally:
         stop.set()
-        killer.join()
-    assert killed, "no task worker was seen to kill"
+        for k in killers:
+            k.join()
+    assert all(killed.values()), f"a task worker was not seen to kill: {killed}"
     assert len(s.indexed) == 6 and s.new_passages == s.chunks > 600
+    # Each distinct passage text embedded once across the build, as locally (not once per task).
+    assert s.embedded == len({c.embed_text for c in load_generation(index).chunks})
     assert [f.path for f in s.failed] == [BLACKPOOL_2012] and "HTML" in s.failed[0].reason  # reported by name, as locally
     assert_same_index(sample_index, index)
 

@@ -171,7 +171,12 @@ def test_command_line_index_watch(tmp_path, sample_corpus):
             shutil.copy(sample_corpus / BEDFORD_2025, corpus / BEDFORD_2025)
             wait_for(lambda: "1 indexed, 1 unchanged" in out_path.read_text(), 60, "the re-index after the change")
             proc.send_signal(signal.SIGINT)
-            assert proc.wait(15) == 0
+            try:
+                assert proc.wait(30) == 0
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGUSR1)  # where it is stuck (faulthandler), for the failure message
+                time.sleep(2)
+                raise AssertionError("Ctrl-C did not end the watch:\n" + err_path.read_text()[-6000:]) from None
         finally:
             if proc.poll() is None:
                 proc.kill()
