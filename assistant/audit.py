@@ -25,6 +25,7 @@ APP = "app"  # the app itself, e.g. when it passes over a damaged generation at 
 
 # What was done.
 UPLOAD, FETCH, DELETE, REINDEX, FALLBACK = "upload", "fetch", "delete", "reindex", "fallback"
+CORRECT = "correct"  # an admin's correction of a report's authority or date
 
 
 @dataclass(frozen=True)

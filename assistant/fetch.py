@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
+from .durable import fsync_dir, write_atomic
 from .ingest import sha256_file
 
 MB = 1024 * 1024
@@ -256,25 +257,7 @@ class _State:
                 json.dumps({"path": p, "url": k.url, "size": k.size, "sha256": k.sha256}, ensure_ascii=False) + "\n"
                 for p, k in sorted(self.known.items())
             )
-            _write_atomic(self.path, body.encode("utf-8"))
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}"
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+            write_atomic(self.path, body.encode("utf-8"))
 
 
 # --- HTTP ---------------------------------------------------------------------------------
@@ -422,7 +405,7 @@ class _Download:
         validator = resp.getheader("ETag") or resp.getheader("Last-Modified") or ""
         if not offset:
             self.part.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(self.meta, json.dumps({"url": self.entry.source_url, "validator": validator}).encode())
+            write_atomic(self.meta, json.dumps({"url": self.entry.source_url, "validator": validator}).encode())
         with self.part.open("ab" if offset else "wb") as fh:
             got = offset
             head = b"" if not offset else None
@@ -486,7 +469,7 @@ class _Download:
         else:
             os.replace(self.part, self.dest)
             self.meta.unlink(missing_ok=True)
-            _fsync_dir(self.dest.parent)
+            fsync_dir(self.dest.parent)
         state.add(e, size, sha)
         return Outcome(e.path, e.source_url, UNCHANGED if same else FETCHED, "", sha, size)
 
@@ -584,7 +567,7 @@ def merge_manifest(corpus: Path, entries: list[Entry], summary: FetchSummary) ->
         w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n", extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-        _write_atomic(path, buf.getvalue().encode("utf-8"))
+        write_atomic(path, buf.getvalue().encode("utf-8"))
     return changed
 
 

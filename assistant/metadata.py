@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 from .document import FRONT, HEADING, JUDGEMENT, Judgement, Paragraph, ReportMeta
+from .durable import write_atomic
 from .vocab import (
     INSPECTION_DATES_RE,
     INSPECTOR_TITLE_RE,
@@ -139,13 +139,7 @@ def write_correction(folder: Path, rel: str, fix: Correction | None) -> None:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CORRECTION_COLUMNS)
     w.writerows((p, c.local_authority, c.published) for p, c in sorted(rows.items()))
-    path = folder / CORRECTIONS
-    tmp = folder / f".{CORRECTIONS}.part"
-    with tmp.open("w", encoding="utf-8", newline="") as fh:
-        fh.write(buf.getvalue())
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(folder / CORRECTIONS, buf.getvalue().encode("utf-8"))
 
 
 def corrected(meta: ReportMeta, row: ManifestRow | None) -> ReportMeta:

@@ -35,7 +35,6 @@ from .watch import Watcher
 
 MB = 1024 * 1024
 UPLOADS = "uploads"  # the corpus folder the Admin tab saves uploads into
-CORRECT = "correct"  # the audit log's action for an admin's correction of a report's authority or date
 _FETCH_DEFAULTS = fetch.Options()
 # How often a running app reads CURRENT: a replica serves a new generation within this
 # plus the time to load it (bench/replicas.py).
@@ -491,7 +490,7 @@ class Service:
         if before:
             note += f" (was {before.local_authority}; {before.published or 'as the report states'})"
         audit.record(
-            self.settings.index, who, CORRECT, audit.file_refs(self.settings.corpus, [rel], note), "corrected; applies from the next re-index"
+            self.settings.index, who, audit.CORRECT, audit.file_refs(self.settings.corpus, [rel], note), "corrected; applies from the next re-index"
         )
         return fix
 

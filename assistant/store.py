@@ -56,6 +56,7 @@ import numpy as np
 from . import ann, embed, keywords
 from .chunking import CHUNKING_VERSION, Chunk, chunk_id, header_from
 from .document import IngestFailure, Judgement, ReportMeta
+from .durable import fsync_dir
 from .keywords import TermTable
 
 if TYPE_CHECKING:
@@ -355,14 +356,6 @@ def join_passages(pieces: Sequence[tuple[Passages, int, int]], dim: int) -> Pass
 # --- files --------------------------------------------------------------------------
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _write(path: Path, data: bytes | np.ndarray) -> None:
     with path.open("wb") as fh:
         fh.write(data if isinstance(data, bytes) else data.data)
@@ -458,7 +451,7 @@ class _Files:
             self.digests[f"{sub}/{p.name}"] = _sha(p)
             with p.open("rb") as fh:
                 os.fsync(fh.fileno())
-        _fsync_dir(self.folder / sub)
+        fsync_dir(self.folder / sub)
 
 
 def _put_rows(out: _Files, reports: list[ReportEntry], failures: list[IngestFailure], passages: Passages) -> None:
@@ -479,7 +472,7 @@ def _put_terms(out: _Files, terms: TermTable) -> None:
     out.put("terms/vocab.json", json.dumps(list(terms.vocab), ensure_ascii=False).encode("utf-8"))
     out.put("terms/ids.npy", _npy(terms.ids))
     out.put("terms/offsets.npy", _npy(terms.offsets))
-    _fsync_dir(out.folder / "terms")
+    fsync_dir(out.folder / "terms")
 
 
 def _put_bm25(out: _Files, terms: TermTable) -> None:
@@ -502,18 +495,18 @@ def _put_manifest(out: _Files, name: str, corpus: str, model: ModelStamp, counts
     }
     manifest["checksum"] = _manifest_digest(manifest)
     _write(out.folder / "manifest.json", json.dumps(manifest, indent=1).encode())
-    _fsync_dir(out.folder)
+    fsync_dir(out.folder)
 
 
 def _publish(index_dir: Path, tmp: Path, name: str) -> None:
     """The finished folder into place, then CURRENT pointed at it: each step one atomic rename."""
     gens = index_dir / "generations"
     os.replace(tmp, gens / name)
-    _fsync_dir(gens)
+    fsync_dir(gens)
     cur_tmp = index_dir / f".CURRENT.{name}"
     _write(cur_tmp, name.encode())
     os.replace(cur_tmp, index_dir / "CURRENT")
-    _fsync_dir(index_dir)
+    fsync_dir(index_dir)
 
 
 def _prune(index_dir: Path, keep: str) -> None:

@@ -16,7 +16,7 @@ from assistant.document import Judgement
 from assistant.indexer import build_index
 from assistant.query import Filters
 from assistant.search import Searcher
-from assistant.service import CORRECT, Service, Settings
+from assistant.service import Service, Settings
 
 BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.pdf"
 BEDFORD_2025 = "80428_bedford/children's services inspection - 27 august 2025.pdf"
@@ -107,7 +107,7 @@ def test_upload_is_shown_as_read_corrected_and_served_corrected_after_an_increme
     admin.save_correction(rel, "Central Bedfordshire", "2021-12-03", who)
     assert metadata.read_corrections(s.corpus) == {rel: metadata.Correction("Central Bedfordshire", "2021-12-03")}
     rec = audit.read(s.index, 1)[0]
-    assert (rec.action, rec.who, rec.files[0].path) == (CORRECT, who, rel)
+    assert (rec.action, rec.who, rec.files[0].path) == (audit.CORRECT, who, rel)
     assert rec.files[0].sha256 == audit.file_refs(sample_corpus, [BEDFORD_2022])[0].sha256
     assert "Central Bedfordshire" in rec.files[0].note and "2021-12-03" in rec.files[0].note
     (review,) = admin.review_uploads([rel])
