@@ -56,7 +56,7 @@ import numpy as np
 from . import ann, embed, keywords
 from .chunking import CHUNKING_VERSION, Chunk, chunk_id, header_from
 from .document import IngestFailure, Judgement, ReportMeta
-from .durable import fsync_dir
+from .durable import fsync_dir, write_atomic
 from .keywords import TermTable
 
 if TYPE_CHECKING:
@@ -503,10 +503,7 @@ def _publish(index_dir: Path, tmp: Path, name: str) -> None:
     gens = index_dir / "generations"
     os.replace(tmp, gens / name)
     fsync_dir(gens)
-    cur_tmp = index_dir / f".CURRENT.{name}"
-    _write(cur_tmp, name.encode())
-    os.replace(cur_tmp, index_dir / "CURRENT")
-    fsync_dir(index_dir)
+    write_atomic(index_dir / "CURRENT", name.encode())
 
 
 def _prune(index_dir: Path, keep: str) -> None:
