@@ -12,7 +12,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 
 def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = None):
-    from assistant.service import MB, Settings
+    from assistant.app.service import MB, Settings
     from assistant.settings import DEFAULT_CORPUS, DEFAULT_INDEX
 
     env = dict(os.environ if env is None else env)
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.corpus.is_dir():
         print(f"error: corpus folder {settings.corpus} does not exist", file=sys.stderr)
         return 2
-    from assistant.ui import serve
+    from assistant.app.ui import serve
 
     serve(settings)
     return 0

@@ -35,19 +35,19 @@ def _progress_bar():
 
 
 def cmd_index(args) -> int:
-    from . import audit
-    from .indexer import Busy, build_index
+    from .admin import audit
+    from .index.build import Busy, build_index
 
     if getattr(args, "watch", False) and getattr(args, "ray", None) is not None:
         print("error: --watch and --ray cannot be combined", file=sys.stderr)
         return 2
     if getattr(args, "watch", False):
-        from .watch import watch_cli
+        from .admin.watch import watch_cli
 
         return watch_cli(args.corpus, args.index, workers=args.workers, rebuild=args.rebuild)
     try:
         if getattr(args, "ray", None) is not None:
-            from .cluster import RayMissing, build_index_on_ray
+            from .index.cluster import RayMissing, build_index_on_ray
 
             try:
                 summary = build_index_on_ray(args.corpus, args.index, address=args.ray or None, rebuild=args.rebuild, progress=_progress_bar())
@@ -66,33 +66,33 @@ def cmd_index(args) -> int:
 
 
 def cmd_fetch(args) -> int:
-    from . import audit, fetch
+    from .admin import audit, download, manifest
 
     try:
-        entries, bad = fetch.read_manifest(args.manifest)
-    except fetch.ManifestError as exc:
+        entries, bad = manifest.read_manifest(args.manifest)
+    except manifest.ManifestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    opts = fetch.Options(
+    opts = download.Options(
         workers=args.workers,
         rate=args.rate,
         timeout=args.timeout,
         retries=args.retries,
-        max_bytes=int(args.max_mb * fetch.MB),
+        max_bytes=int(args.max_mb * manifest.MB),
         allow_hosts=tuple(args.allow_host or ()),
     )
-    summary = fetch.fetch(entries, args.corpus, opts, progress=_progress_bar(), refused=bad)
-    fetch.merge_manifest(args.corpus, entries, summary)
+    summary = download.fetch(entries, args.corpus, opts, progress=_progress_bar(), refused=bad)
+    manifest.merge_manifest(args.corpus, entries, summary)
     for line in summary.lines():
         print(line)
-    audit.record(args.index, audit.COMMAND_LINE, audit.FETCH, fetch.file_refs(summary), fetch.outcome_text(summary))
+    audit.record(args.index, audit.COMMAND_LINE, audit.FETCH, download.file_refs(summary), download.outcome_text(summary))
     if not args.no_index and cmd_index(argparse.Namespace(corpus=args.corpus, index=args.index, rebuild=False, workers=2)) == 3:
         return 3
-    return 1 if summary.of(fetch.FAILED) else 0
+    return 1 if summary.of(manifest.FAILED) else 0
 
 
 def cmd_log(args) -> int:
-    from . import audit
+    from .admin import audit
 
     records = audit.read(args.index, args.n)
     for r in records:
@@ -106,7 +106,7 @@ def cmd_log(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from .ingest import IngestError, ingest_one
+    from .reports.ingest import IngestError, ingest_one
 
     path = args.file
     root = args.corpus if path.resolve().is_relative_to(args.corpus.resolve()) else path.parent
@@ -142,13 +142,13 @@ def cmd_inspect(args) -> int:
 def _open_searcher(index: Path):
     """The searcher over `index`, or None after saying why on stderr; warns when a
     damaged generation was passed over (and the audit log records it)."""
-    from . import audit
-    from .search import Searcher
-    from .store import IndexError_
+    from .admin import audit
+    from .index.disk import IndexLoadError
+    from .search.searcher import Searcher
 
     try:
         searcher = Searcher(index)
-    except IndexError_ as exc:
+    except IndexLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
     for line in audit.check_fallback(index, searcher.generation.name, searcher.warnings, audit.COMMAND_LINE):
@@ -157,14 +157,14 @@ def _open_searcher(index: Path):
 
 
 def cmd_ask(args) -> int:
-    from .query import Filters
+    from .search.query import Filters
 
     searcher = _open_searcher(args.index)
     if searcher is None:
         return 2
     explicit = None
     if args.authority or args.year_from or args.year_to:
-        from .authorities import norm_name
+        from .search.authorities import norm_name
 
         explicit = Filters(tuple(norm_name(a) for a in args.authority or ()), args.year_from, args.year_to)
     questions = sys.stdin if args.question == "-" else [args.question]
@@ -174,7 +174,7 @@ def cmd_ask(args) -> int:
         if not q:
             continue
         if args.across:
-            from .across import across, as_text
+            from .search.themes import across, as_text
 
             try:
                 a = across(searcher, q, explicit, tuple(args.grade or ()), args.per_report)
@@ -187,14 +187,14 @@ def cmd_ask(args) -> int:
         if as_json:
             print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
         else:
-            from .render import answer_text
+            from .app.render import answer_text
 
             print(answer_text(answer))
     return 0
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import run_file
+    from .search.evaluate import run_file
 
     searcher = _open_searcher(args.index)
     if searcher is None:

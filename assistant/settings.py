@@ -26,7 +26,7 @@ def _f(default: float | int, help: str, measured: str):
 
 @dataclass(frozen=True)
 class RankingSettings:
-    """How dense and keyword scores become one ranking (search.py's pipeline)."""
+    """How dense and keyword scores become one ranking (search.searcher's pipeline)."""
 
     candidates: int = _f(200, "passages taken from each of dense and BM25 before fusion", "dev: no change from 100 to 400")
     bm25_weight: float = _f(

@@ -30,11 +30,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import keywords, search  # noqa: E402
-from assistant.authorities import AuthorityTable  # noqa: E402
-from assistant.evaluate import answers, load_questions, load_unanswerable  # noqa: E402
-from assistant.places import find_places  # noqa: E402
-from assistant.query import without_framing  # noqa: E402
+from assistant.index import keywords  # noqa: E402
+from assistant.search.authorities import AuthorityTable  # noqa: E402
+from assistant.search.evaluate import answers, load_questions, load_unanswerable  # noqa: E402
+from assistant.search.places import find_places  # noqa: E402
+from assistant.search.query import without_framing  # noqa: E402
+from assistant.search.searcher import Searcher  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 
@@ -60,12 +61,10 @@ class Features:
 
 def idf_table(s) -> tuple[dict[str, float], dict[str, int]]:
     bm = s.gen.bm25
-    n = bm.scores["num_docs"]
-    indptr = bm.scores["indptr"]
+    n = bm.num_docs
     idf, df = {}, {}
-    for w, i in bm.vocab_dict.items():
-        if i < len(indptr) - 1:
-            d = int(indptr[i + 1] - indptr[i])
+    for w in bm.vocabulary():
+        if d := bm.df(w):
             df[w] = d
             idf[w] = math.log(1 + (n - d + 0.5) / (d + 0.5))
     return idf, df
@@ -96,7 +95,7 @@ def features(searcher, table: AuthorityTable, idf, df, setname: str, qid: str, t
     absent = 0.0
     if len(rows):
         for w, v in mass.items():
-            if not (s.gen.bm25.get_scores([w])[rows] > 0).any():
+            if not (s.gen.bm25.scores([w])[rows] > 0).any():
                 absent += v / total
     hit5 = bool(gold and any(answers(gold, h.source, h.text) for h in a.hits[:5]))
     return Features(
@@ -207,7 +206,7 @@ def main() -> int:
     if args.features and args.features.is_file():
         feats = [Features(**d) for d in json.loads(args.features.read_text())]
     else:
-        searcher = search.Searcher(args.index)
+        searcher = Searcher(args.index)
         # The features are the ranking's before it abstains: the rule is what is being fitted.
         searcher.settings = replace(searcher.settings, abstain_below=-math.inf)
         print("ranking settings:", *searcher.settings.describe(), sep="\n  ")

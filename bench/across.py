@@ -3,7 +3,7 @@
     python bench/across.py --index /work/fullidx [--themes bench/across_themes.txt] [--repeat 5] [--dump FILE]
 
 With the model loaded once, answers every theme `--repeat` times (after one
-warm-up pass) and prints per-answer latency p50/p95/max of `across.across`,
+warm-up pass) and prints per-answer latency p50/p95/max of `themes.across`,
 against a baseline measured in the same run: the plain 5-passage `Searcher.ask`
 of the same themes (the ratio is the cost of covering every report). For each
 theme it prints the count (full / in part / authorities) and, with --dump,
@@ -24,8 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import across
-from assistant.search import Searcher
+from assistant.search.searcher import Searcher
 
 DEFAULT_THEMES = ROOT / "bench" / "across_themes.txt"
 
@@ -63,7 +62,7 @@ def main() -> int:
     )
     themes = load_themes(args.themes)
     for t in themes:  # warm-up: caches (chunk lookup, tokenizer) and the model's first calls
-        across.across(searcher, t)
+        themes.across(searcher, t)
         searcher.ask(t, k=5)
 
     base, acr = [], []
@@ -74,7 +73,7 @@ def main() -> int:
             searcher.ask(t, k=5)
             base.append(time.perf_counter() - s)
             s = time.perf_counter()
-            answers[t] = across.across(searcher, t)
+            answers[t] = themes.across(searcher, t)
             acr.append(time.perf_counter() - s)
 
     print(f"\n{'theme':<58} {'full':>5} {'part':>5} {'auth':>5}  concepts")
@@ -82,14 +81,14 @@ def main() -> int:
         a = answers[t]
         print(f"{t[:58]:<58} {len(a.full):>5} {len(a.partial):>5} {a.authorities:>5}  {', '.join(c.label for c in a.concepts)}")
     print(f"\n{len(acr)} answers ({len(themes)} themes x {args.repeat})")
-    print(f"across.across   p50 {pct(acr, 50):.3f} s  p95 {pct(acr, 95):.3f} s  max {max(acr):.3f} s  mean {statistics.mean(acr):.3f} s")
+    print(f"themes.across   p50 {pct(acr, 50):.3f} s  p95 {pct(acr, 95):.3f} s  max {max(acr):.3f} s  mean {statistics.mean(acr):.3f} s")
     print(f"baseline ask k=5 p50 {pct(base, 50):.3f} s  p95 {pct(base, 95):.3f} s  (same run)")
     print(f"ratio across/ask p95 {pct(acr, 95) / max(pct(base, 95), 1e-9):.2f}")
 
     if args.recall:
         # Exhaustive: every passage's terms once, then per theme the reports with a passage naming
         # every concept, against those the answer lists as full (the searcher scores a candidate pool).
-        from assistant import keywords
+        from assistant.index import keywords
 
         gen = searcher.generation
         t1 = time.perf_counter()

@@ -32,10 +32,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import ann  # noqa: E402
-from assistant.chunking import split_sentences  # noqa: E402
-from assistant.embed import load_embedder  # noqa: E402
-from assistant.store import load_generation  # noqa: E402
+from assistant.index import ann  # noqa: E402
+from assistant.index.chunking import split_sentences  # noqa: E402
+from assistant.index.embed import load_embedder  # noqa: E402
+from assistant.index.read import load_generation  # noqa: E402
 
 K = 10
 
@@ -152,7 +152,7 @@ def main() -> int:
 
     print("\n| index | rows | filter | recall@10 | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|")
-    # Exact search (what search.py does below IVF_FROM: the float32 matrix times the query).
+    # Exact search (what search.searcher does below IVF_FROM: the float32 matrix times the query).
     for n in () if args.no_flat else (250_000, 500_000, 1_000_000, len(base)):
         sub = base[:n]
         p50, p95 = timed(lambda q, sub=sub: np.argpartition(-(sub @ q), K)[:K], list(qs[:50]))

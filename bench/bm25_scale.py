@@ -7,7 +7,7 @@ stored terms/ table), drawn with replacement up to n passages, with one term in
 ten replaced by a term drawn from the corpus's own term frequencies (so no two
 passages are copies, and the vocabulary's shape stays real). The index is the
 one the store writes (keywords.bm25_index); queries are the terms of the first
-sentence of random real passages. Latency is what search.py pays per question:
+sentence of random real passages. Latency is what search.searcher pays per question:
 `get_scores` over every passage (then its rows), and bm25s's own top-k
 `retrieve` for comparison. Figures: bench/RESULTS.md, "Scale (issue 13)".
 """
@@ -26,10 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import keywords  # noqa: E402
-from assistant.chunking import split_sentences  # noqa: E402
-from assistant.keywords import TermTable  # noqa: E402
-from assistant.store import check_generation, load_generation  # noqa: E402
+from assistant.index import keywords  # noqa: E402
+from assistant.index.chunking import split_sentences  # noqa: E402
+from assistant.index.keywords import TermTable  # noqa: E402
+from assistant.index.read import check_generation, load_generation  # noqa: E402
 
 
 def rss_gb() -> float:

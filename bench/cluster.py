@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 def main() -> int:
     from test_cluster import assert_same_index
 
-    from assistant import cluster
-    from assistant.embed import load_embedder
-    from assistant.indexer import build_index
+    from assistant.index import cluster
+    from assistant.index.build import build_index
+    from assistant.index.embed import load_embedder
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "ofsted-ilacs")

@@ -40,7 +40,7 @@ CORPUS = REPO.parent / "shared" / "corpus" / "ofsted-ilacs"
 DEV = REPO.parent / "shared" / "eval" / "dev.jsonl"
 WORDS_PER_PASSAGE = 120
 PER_REPORT = 20  # spread the sample over many reports and layouts
-# The same int8 model run the other ways assistant.embed could run it, to show
+# The same int8 model run the other ways assistant.index.embed could run it, to show
 # why it runs unpadded sequences in parallel, one single-threaded run per core:
 # "serial": one sequence at a time, each run using all cores (intra-op threads);
 # "padded": padded batches of --batch-size sequences, each run using all cores.
@@ -119,7 +119,7 @@ def peak_rss_mb() -> float:
 
 
 def worker(job: dict[str, Any]) -> dict[str, Any]:
-    from assistant import embed
+    from assistant.index import embed
 
     backend, cache = job["backend"], pathlib.Path(job["cache_dir"])
     t0 = time.perf_counter()
@@ -208,7 +208,7 @@ def main() -> None:
         return
     dev = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()] if DEV.is_file() else []
 
-    from assistant.embed import MAX_TOKENS, count_tokens
+    from assistant.index.embed import MAX_TOKENS, count_tokens
 
     t0 = time.perf_counter()
     passages = build_passages(args.n, dev)

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import reportserver as rs
 
-from assistant import fetch
+from assistant.admin import download, manifest
 
 NN = "2637539_north northamptonshire/children's services inspection - 07 july 2026.pdf"
 NN_QUESTION = "North Northamptonshire: how well are care leavers supported?"
@@ -56,20 +56,20 @@ def bench_fetch(shared: Path, paced: int, tmp: Path) -> None:
     files = rs.Files()
     with rs.serve(files) as base:
         rows = local_manifest(shared, base, files, tmp / "manifest.csv")
-        entries, bad = fetch.read_manifest(tmp / "manifest.csv")
+        entries, bad = manifest.read_manifest(tmp / "manifest.csv")
         corpus = tmp / "corpus"
-        opts = fetch.Options(rate=0, workers=4, timeout=30)
+        opts = download.Options(rate=0, workers=4, timeout=30)
         t0 = time.perf_counter()
-        first = fetch.fetch(entries, corpus, opts, refused=bad)
+        first = download.fetch(entries, corpus, opts, refused=bad)
         t1 = time.perf_counter() - t0
-        fetch.merge_manifest(corpus, entries, first)
-        got = first.of(fetch.FETCHED)
-        mb = sum(o.size for o in got) / fetch.MB
+        manifest.merge_manifest(corpus, entries, first)
+        got = first.of(manifest.FETCHED)
+        mb = sum(o.size for o in got) / manifest.MB
         identical = sum((corpus / o.path).read_bytes() == (shared / o.path).read_bytes() for o in got)
-        refused = first.of(fetch.FAILED)
+        refused = first.of(manifest.FAILED)
         print(f"manifest rows: {len(rows)}  (bad rows: {len(bad)})")
         print(
-            f"first run: {len(got)} fetched ({mb:.1f} MB), {len(first.of(fetch.UNCHANGED))} unchanged, "
+            f"first run: {len(got)} fetched ({mb:.1f} MB), {len(first.of(manifest.UNCHANGED))} unchanged, "
             f"{len(refused)} refused in {t1:.2f} s = {mb / t1:.1f} MB/s, {len(got) / t1:.0f} files/s (unpaced, 4 workers)"
         )
         print(f"byte-identical to ../shared: {identical}/{len(got)}")
@@ -77,18 +77,18 @@ def bench_fetch(shared: Path, paced: int, tmp: Path) -> None:
             print(f"  refused: {o.path}: {o.reason}")
         requests_before = sum(files.requests.values())
         t0 = time.perf_counter()
-        second = fetch.fetch(entries, corpus, opts, refused=bad)
+        second = download.fetch(entries, corpus, opts, refused=bad)
         t2 = time.perf_counter() - t0
         print(
-            f"second run: {len(second.of(fetch.FETCHED))} fetched, {len(second.of(fetch.UNCHANGED))} unchanged, "
-            f"{len(second.of(fetch.FAILED))} refused in {t2:.2f} s (target <= 5 s); "
+            f"second run: {len(second.of(manifest.FETCHED))} fetched, {len(second.of(manifest.UNCHANGED))} unchanged, "
+            f"{len(second.of(manifest.FAILED))} refused in {t2:.2f} s (target <= 5 s); "
             f"{sum(files.requests.values()) - requests_before} requests (the {len(refused)} refused ones are tried again)"
         )
         if paced:
             paced_corpus = tmp / "paced"
-            default = fetch.Options()
+            default = download.Options()
             t0 = time.perf_counter()
-            fetch.fetch(entries[:paced], paced_corpus, default)
+            download.fetch(entries[:paced], paced_corpus, default)
             tp = time.perf_counter() - t0
             print(
                 f"paced run: {paced} files at the default {default.rate:g} requests/s in {tp:.2f} s; "
@@ -97,17 +97,17 @@ def bench_fetch(shared: Path, paced: int, tmp: Path) -> None:
             est = len(rows) / default.rate
             print(
                 f"full library at the default rate: >= {est / 60:.1f} min set by the rate limit "
-                f"(+ transfer of {sum(o.size for o in got) / fetch.MB:.0f} MB at the link's speed)"
+                f"(+ transfer of {sum(o.size for o in got) / manifest.MB:.0f} MB at the link's speed)"
             )
 
 
 def bench_watch(runs: int, tmp: Path) -> None:
     from corpora import copy_corpus
 
-    from assistant.embed import load_embedder
-    from assistant.indexer import build_index
-    from assistant.search import Searcher
-    from assistant.service import Service, Settings
+    from assistant.app.service import Service, Settings
+    from assistant.index.build import build_index
+    from assistant.index.embed import load_embedder
+    from assistant.search.searcher import Searcher
 
     embedder = load_embedder(cache_dir=ROOT / "index" / "models")
     sample = ROOT / "corpus"
@@ -126,7 +126,7 @@ def bench_watch(runs: int, tmp: Path) -> None:
     index = tmp / "watch-index"
     build_index(corpus, index, embedder=embedder)
     service = Service(Settings(corpus=corpus, index=index), embedder, Searcher(index, embedder=embedder))
-    watcher = service.start_watch()
+    watcher = service.admin.start_watch()
     assert watcher.ready.wait(30)
     s = service.searcher
     times = []

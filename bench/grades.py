@@ -25,10 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.document import BODY, BULLET, Report  # noqa: E402
-from assistant.ingest import ingest_folder  # noqa: E402
-from assistant.judgements import table_grade  # noqa: E402
-from assistant.vocab import JudgementArea  # noqa: E402
+from assistant.language.vocab import JudgementArea  # noqa: E402
+from assistant.reports.document import BODY, BULLET, Report  # noqa: E402
+from assistant.reports.ingest import ingest_folder  # noqa: E402
+from assistant.reports.judgements import table_grade  # noqa: E402
 
 PASSAGE_KINDS = (BODY, BULLET)
 

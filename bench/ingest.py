@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.document import BODY, BULLET  # noqa: E402
-from assistant.ingest import ingest_folder  # noqa: E402
+from assistant.reports.document import BODY, BULLET  # noqa: E402
+from assistant.reports.ingest import ingest_folder  # noqa: E402
 
 TARGET_RATIO = 120 / 180
 
@@ -32,7 +32,7 @@ def pypdf_alone(corpus: Path, step: int = 1) -> tuple[float, int]:
 
     from pypdf import PdfReader
 
-    from assistant.ingest import list_files
+    from assistant.reports.ingest import list_files
 
     pages = 0
     t0 = time.perf_counter()

@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.search import _Served  # noqa: E402
+from assistant.index.read import check_generation  # noqa: E402
+from assistant.search.searcher import _Served  # noqa: E402
 from assistant.settings import RankingSettings  # noqa: E402
-from assistant.store import check_generation  # noqa: E402
 
 
 def load_once(index: Path) -> dict[str, tuple[float, float]]:

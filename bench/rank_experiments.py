@@ -3,7 +3,7 @@
     python bench/rank_experiments.py --index /work/fullidx [--only NAME ...]
 
 Each question's pieces (filters, rows, dense and BM25 scores, masks) are taken
-once as `search.Searcher.ask` computes them; every variant is then a change to
+once as `Searcher.ask` computes them; every variant is then a change to
 how they are combined, scored on dev.jsonl and everyday.jsonl (hit@5, MRR@10,
 per type). The first row must reproduce the shipped ranking's figures.
 """
@@ -23,10 +23,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant import keywords, search  # noqa: E402
-from assistant.chunking import split_sentences  # noqa: E402
-from assistant.evaluate import answers, load_questions  # noqa: E402
-from assistant.glossary import Glossary, mine_acronyms  # noqa: E402
+from assistant.index import keywords  # noqa: E402
+from assistant.index.chunking import split_sentences  # noqa: E402
+from assistant.language.glossary import Glossary, mine_acronyms  # noqa: E402
+from assistant.search.evaluate import answers, load_questions  # noqa: E402
+from assistant.search.searcher import Searcher, _near_month, apply_floor, fuse, penalise  # noqa: E402
 from assistant.settings import RankingSettings  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
@@ -59,7 +60,7 @@ def pieces(searcher, q, glossary: Glossary) -> Pieces:
     qtext = query.search_text
     exp = glossary.expand(qtext)
     added_terms = keywords.terms(" ".join(exp.phrases)) if exp.added else []
-    bm_added = s.gen.bm25.get_scores(added_terms)[rows] if added_terms else np.zeros(len(rows), np.float32)
+    bm_added = s.gen.bm25.scores(added_terms)[rows] if added_terms else np.zeros(len(rows), np.float32)
     if exp.added:
         qv2 = searcher.embedder.encode([exp.query()])[0]
         dense2 = s.vectors[rows] @ qv2
@@ -86,12 +87,10 @@ class Variant:
 
 def _idf(s) -> dict[str, float]:
     bm = s.gen.bm25
-    n = bm.scores["num_docs"]
-    indptr = bm.scores["indptr"]
+    n = bm.num_docs
     out = {}
-    for w, i in bm.vocab_dict.items():
-        if i < len(indptr) - 1:
-            df = int(indptr[i + 1] - indptr[i])
+    for w in bm.vocabulary():
+        if df := bm.df(w):
             out[w] = math.log(1 + (n - df + 0.5) / (df + 0.5))
     return out
 
@@ -136,14 +135,14 @@ def score(searcher, p: Pieces, v: Variant, cache: dict) -> np.ndarray:
     query = p.extra["query"]
     dense = (1 - v.dense_expanded) * p.dense + v.dense_expanded * p.dense_expanded
     bm = p.bm + v.added_weight * p.bm_added
-    sc = search.fuse(dense, bm, st)
-    sc = search.penalise(sc, s.masks.take(rows), query, search._near_month(s, rows, p.month), st)
+    sc = fuse(dense, bm, st)
+    sc = penalise(sc, s.masks.take(rows), query, _near_month(s, rows, p.month), st)
     if v.numbered_boost and not p.intent:
         if "numbered" not in cache:
             cache["numbered"] = np.array([c.number is not None for c in s.gen.chunks], bool)
         sc = sc + v.numbered_boost * cache["numbered"][rows]
     if v.floor and not p.intent:
-        sc = search.apply_floor(sc, p.dense, p.bm, st)
+        sc = apply_floor(sc, p.dense, p.bm, st)
     if (v.sentence_weight or v.proximity_weight or v.local_idf_weight) and not p.intent:
         # Re-rank the top 30 only: what a query-time step could afford.
         top = np.argsort(-sc, kind="stable")[:30]
@@ -235,7 +234,7 @@ def main() -> int:
     ap.add_argument("--only", nargs="*", default=None, help="variant name prefixes")
     ap.add_argument("--mine", action="store_true", help="add acronyms mined from the index's passages to the glossary")
     args = ap.parse_args()
-    searcher = search.Searcher(args.index)
+    searcher = Searcher(args.index)
     s = searcher._served
     t0 = time.perf_counter()
     mined = mine_acronyms(c.text for c in s.gen.chunks) if args.mine else []

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from apps import run_app  # noqa: E402
 from test_replicas import ask  # noqa: E402
 
-from assistant.store import current_name  # noqa: E402
+from assistant.index.disk import current_name  # noqa: E402
 
 QUESTION = "are social workers' caseloads manageable?"  # written for this bench
 

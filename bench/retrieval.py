@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluate import (  # noqa: E402
+from assistant.search.evaluate import (
     AbstainResult,
     EvalResult,
     evaluate,
@@ -119,7 +119,7 @@ def main() -> int:
     if not sets or not (args.index / "CURRENT").is_file():
         print(f"skipped: need question files ({', '.join(map(str, args.questions))}) and a built index at {args.index}")
         return 0
-    from assistant.search import Searcher
+    from assistant.search.searcher import Searcher
 
     t0 = time.perf_counter()
     s = Searcher(args.index)

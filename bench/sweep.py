@@ -19,8 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.evaluate import evaluate, load_questions  # noqa: E402
-from assistant.search import Searcher, _Served  # noqa: E402
+from assistant.search.evaluate import evaluate, load_questions  # noqa: E402
+from assistant.search.searcher import Searcher, _Served  # noqa: E402
 from assistant.settings import RankingSettings  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"

@@ -34,7 +34,7 @@ def serve(service) -> Iterator[str]:
     """The real app (FastAPI + Gradio) served by uvicorn in a thread of this process; yields its URL."""
     import uvicorn
 
-    from assistant.ui import build_app
+    from assistant.app.ui import build_app
 
     port = free_port()
     srv = uvicorn.Server(uvicorn.Config(build_app(service), host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1))

@@ -28,7 +28,7 @@ def shared_corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embed import load_embedder
+    from assistant.index.embed import load_embedder
 
     return load_embedder(cache_dir=MODEL_CACHE)
 
@@ -44,7 +44,7 @@ def fake_embedder():
 @pytest.fixture(scope="session")
 def fake_index(tmp_path_factory, fake_embedder) -> Path:
     """The sample corpus indexed with the fake embedder: real passages, no ONNX export needed."""
-    from assistant.indexer import build_index
+    from assistant.index.build import build_index
 
     index = tmp_path_factory.mktemp("fake-index")
     build_index(SAMPLE, index, embedder=fake_embedder)
@@ -54,7 +54,7 @@ def fake_index(tmp_path_factory, fake_embedder) -> Path:
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory, embedder) -> Path:
     """A built index of the sample corpus, shared read-only by the session's tests."""
-    from assistant.indexer import build_index
+    from assistant.index.build import build_index
 
     index = tmp_path_factory.mktemp("index")
     build_index(SAMPLE, index, embedder=embedder)
@@ -71,6 +71,6 @@ def writable_index(tmp_path, sample_index) -> Path:
 
 @pytest.fixture(scope="session")
 def searcher(sample_index, embedder):
-    from assistant.search import Searcher
+    from assistant.search.searcher import Searcher
 
     return Searcher(sample_index, embedder=embedder)

@@ -12,8 +12,8 @@ import hashlib
 
 import numpy as np
 
-from assistant import keywords
-from assistant.embed import MAX_TOKENS, Embedder, ModelInfo
+from assistant.index import keywords
+from assistant.index.embed import MAX_TOKENS, Embedder, ModelInfo
 
 FAKE_DIM = 64
 

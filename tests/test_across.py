@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 from contract import HIT_KEYS
 
-from assistant import across as ac
-from assistant import keywords
-from assistant.query import Filters
+from assistant.index import keywords
+from assistant.search import themes as ac
+from assistant.search.query import Filters
 
 MISSING = "return home interviews for children who go missing"
 
@@ -150,7 +150,7 @@ def test_across_api_matches_the_cli_json(tmp_path, sample_index, searcher, embed
     from apps import serve
     from gradio_client import Client
 
-    from assistant.service import Service, Settings
+    from assistant.app.service import Service, Settings
 
     root = Path(__file__).resolve().parent.parent
     index = tmp_path / "index"

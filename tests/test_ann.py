@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from corpora import copy_corpus
 
-from assistant import ann
-from assistant.indexer import build_index
-from assistant.search import Searcher
-from assistant.store import check_generation, load_generation
+from assistant.index import ann
+from assistant.index.build import build_index
+from assistant.index.read import check_generation, load_generation
+from assistant.search.searcher import Searcher
 
 BLACKPOOL_2019 = "80431_blackpool/children's services inspection - 17 january 2019.pdf"
 # Written for this test about the sample reports.

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from apps import queue_event, serve
 
-from assistant.conversation import Context
-from assistant.indexer import Busy, build_lock
+from assistant.index.build import Busy, build_lock
+from assistant.search.conversation import Context
 
 PASSWORD = "correct horse battery staple"
 BEDFORD_2017 = "80428_bedford/children's services inspection - 07 april 2017.pdf"
@@ -43,8 +43,8 @@ def app_dirs(tmp_path_factory, sample_corpus, sample_index):
 
 @pytest.fixture(scope="module")
 def service(app_dirs, embedder):
-    from assistant.search import Searcher
-    from assistant.service import Service, Settings
+    from assistant.app.service import Service, Settings
+    from assistant.search.searcher import Searcher
 
     corpus, index, _ = app_dirs
     settings = Settings(corpus=corpus, index=index, admin_password=PASSWORD, max_upload_bytes=5 * 1024 * 1024)
@@ -106,7 +106,7 @@ def test_symlink_inside_the_corpus_is_served(server):
 
 
 def test_index_files_are_not_served_even_inside_the_corpus(tmp_path, sample_corpus):
-    from assistant.service import corpus_file
+    from assistant.app.service import corpus_file
 
     corpus = tmp_path / "c"
     (corpus / "index" / "generations").mkdir(parents=True)
@@ -171,7 +171,7 @@ def test_admin_handlers_refuse_a_wrong_password(server, service, app_dirs):
         out = queue_call(server, "on_delete", [given, BEDFORD_2017])
         assert out[0] == "Wrong password."
     assert sorted(p.relative_to(corpus).as_posix() for p in corpus.rglob("*")) == before
-    assert service.searcher.generation.name == gen and service.reindexer.last is None
+    assert service.searcher.generation.name == gen and service.admin.reindexer.last is None
     assert queue_call(server, "on_login", ["nope"])[0] == "Wrong password."
     assert queue_call(server, "on_login", [PASSWORD])[0] == "Logged in."
 
@@ -179,21 +179,21 @@ def test_admin_handlers_refuse_a_wrong_password(server, service, app_dirs):
 def test_no_admin_password_means_no_admin(service):
     from dataclasses import replace
 
-    from assistant.service import Service
+    from assistant.app.service import Service
 
     closed = Service(replace(service.settings, admin_password=""), service.embedder, service.searcher)
     assert not closed.password_ok("") and not closed.password_ok("anything")
 
 
 def test_two_reindex_requests_one_runs_one_is_busy(service):
-    job = service.reindexer.start()
+    job = service.admin.reindexer.start()
     with pytest.raises(Busy):
-        service.reindexer.start()
+        service.admin.reindexer.start()
     assert job.finished.wait(120)
     assert not job.error, job.error
     # Another process holding the index's build lock (e.g. `python -m assistant index`).
     with build_lock(service.settings.index):
-        job2 = service.reindexer.start()
+        job2 = service.admin.reindexer.start()
         assert job2.finished.wait(60)
     assert job2.error.startswith("busy")
 
@@ -202,16 +202,16 @@ def test_upload_checks_content_and_size(service, tmp_path):
     fake = tmp_path / "fake.pdf"
     fake.write_text("<html><body>not a pdf</body></html>")
     with pytest.raises(ValueError, match="not a PDF"):
-        service.save_upload(fake, "fake.pdf")
+        service.admin.save_upload(fake, "fake.pdf")
     big = tmp_path / "big.pdf"
     with big.open("wb") as fh:
         fh.write(b"%PDF-1.4\n")
         fh.truncate(6 * 1024 * 1024)
     with pytest.raises(ValueError, match="limit"):
-        service.save_upload(big, "big.pdf")
+        service.admin.save_upload(big, "big.pdf")
     real = tmp_path / "r.pdf"
     shutil.copy(service.settings.corpus / BEDFORD_2017, real)
-    rel = service.save_upload(real, "../../etc/evil name<script>.pdf")
+    rel = service.admin.save_upload(real, "../../etc/evil name<script>.pdf")
     assert rel.startswith("uploads/") and ".." not in rel and "<" not in rel and "/" not in rel.removeprefix("uploads/")
     saved = service.settings.corpus / rel
     assert saved.resolve().is_relative_to(service.settings.corpus.resolve())
@@ -227,7 +227,7 @@ def test_chat_answer_is_fast(service):
 
 
 def test_library_lists_every_report_and_failure(service):
-    from assistant.library import HEADERS, rows, table
+    from assistant.app.library import HEADERS, rows, table
 
     gen = service.searcher.generation
     got = rows(gen)
@@ -243,8 +243,8 @@ def test_library_lists_every_report_and_failure(service):
 def test_admin_tab_without_password_says_how_to_enable(service):
     from dataclasses import replace
 
-    from assistant.service import Service
-    from assistant.ui import build_blocks
+    from assistant.app.service import Service
+    from assistant.app.ui import build_blocks
 
     closed = Service(replace(service.settings, admin_password=""), service.embedder, service.searcher)
     config = build_blocks(closed).get_config_file()
@@ -255,11 +255,11 @@ def test_admin_tab_without_password_says_how_to_enable(service):
 
 def test_delete_removes_the_file_and_reindexes(service):
     with pytest.raises(ValueError):
-        service.delete_file("../outside/secret.pdf")
+        service.admin.delete_file("../outside/secret.pdf")
     with pytest.raises(ValueError):
-        service.delete_file("")
-    service.delete_file(HTML_AS_PDF)
+        service.admin.delete_file("")
+    service.admin.delete_file(HTML_AS_PDF)
     assert not (service.settings.corpus / HTML_AS_PDF).exists()
-    job = service.reindexer.start()
+    job = service.admin.reindexer.start()
     assert job.finished.wait(120) and not job.error, job.error
     assert HTML_AS_PDF not in {f.path for f in service.searcher.generation.failures}

@@ -15,7 +15,8 @@ import reportserver as rs
 from apps import queue_event, serve
 from corpora import copy_corpus
 
-from assistant import audit
+from assistant.admin import audit
+from assistant.app.markdown import audit_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = ROOT / "index" / "models"
@@ -41,7 +42,7 @@ def test_records_are_appended_whole_and_read_newest_first(tmp_path):
     assert [r.who for r in got] == ["watch", "admin tab (192.0.2.7)", "command line"]
     assert got[-1] == a and audit.read(tmp_path, 1)[0].who == "watch"
     assert audit.read(tmp_path / "nowhere") == []
-    md = audit.markdown(got)
+    md = audit_markdown(got)
     assert md.index("watch") < md.index("admin tab") < md.index("command line")
 
 
@@ -60,9 +61,9 @@ def _call(url: str, name: str, data: list) -> list:
 
 
 def test_every_admin_action_is_recorded_with_who_files_and_outcome(tmp_path, sample_corpus, sample_index, embedder):
-    from assistant.fetch import Options
-    from assistant.search import Searcher
-    from assistant.service import Service, Settings
+    from assistant.admin.download import Options
+    from assistant.app.service import Service, Settings
+    from assistant.search.searcher import Searcher
 
     corpus = tmp_path / "corpus"
     shutil.copytree(sample_corpus, corpus, ignore=lambda d, names: [n for n in names if (Path(d) / n).match("*07 july 2026.pdf")])
@@ -119,10 +120,10 @@ def test_every_admin_action_is_recorded_with_who_files_and_outcome(tmp_path, sam
 
 
 def test_a_damaged_generation_is_never_passed_over_silently(tmp_path, sample_corpus, embedder, capsys):
+    from assistant.app.service import Service, Settings
     from assistant.cli import main
-    from assistant.indexer import build_index
-    from assistant.search import Searcher
-    from assistant.service import Service, Settings
+    from assistant.index.build import build_index
+    from assistant.search.searcher import Searcher
 
     corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [NORTH_NORTHANTS, BEDFORD_2025])
     index = tmp_path / "index"

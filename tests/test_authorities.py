@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.authorities import AuthorityTable, load_aliases, norm_name
-from assistant.metadata import read_manifest
+from assistant.reports.metadata import read_manifest
+from assistant.search.authorities import AuthorityTable, load_aliases, norm_name
 
 TEMPLATES = (
     "{} 2019: how effective was the MASH?",
@@ -64,7 +64,7 @@ def test_every_sample_authority_by_name_and_alias(sample_corpus):
 
 
 def test_reports_own_names_and_titles_become_forms(sample_corpus):
-    from assistant.ingest import ingest_folder
+    from assistant.reports.ingest import ingest_folder
 
     res = ingest_folder(sample_corpus)
     reports = [(r.path, r.meta.local_authority, r.meta.title) for r in res.reports]
@@ -138,8 +138,8 @@ def test_bad_alias_file_is_refused(tmp_path):
 
 
 def test_keys_match_the_searchers_filter_keys(sample_corpus):
-    from assistant.authorities import authority_key
-    from assistant.search import authority_key as search_key
+    from assistant.search.authorities import authority_key
+    from assistant.search.searcher import authority_key as search_key
 
     for path, row in read_manifest(sample_corpus).items():
         assert authority_key(path, row.local_authority) == search_key(path, row.local_authority)

@@ -14,8 +14,8 @@ from pathlib import Path
 import hostile
 import pytest
 
-from assistant import ingest
-from assistant.document import IngestResult
+from assistant.reports import ingest
+from assistant.reports.document import IngestResult
 
 REAL = {
     "80428_bedford/children's services inspection - 14 january 2022.pdf",
@@ -191,8 +191,8 @@ def test_time_limit_kills_a_slow_parse_and_the_next_file_still_ingests(tmp_path,
 
 
 def test_previous_index_survives_adding_hostile_files(tmp_path, sample_corpus, sample_index, writable_index, embedder):
-    from assistant.indexer import build_index
-    from assistant.store import load_generation
+    from assistant.index.build import build_index
+    from assistant.index.read import load_generation
 
     before = load_generation(writable_index)
     corpus = tmp_path / "corpus"

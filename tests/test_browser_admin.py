@@ -15,7 +15,7 @@ from apps import queue_event, run_app
 from corpora import copy_corpus
 from test_browser import ARTIFACTS, CHROMIUM, FLAGS, ask, assistant_messages
 
-from assistant import audit
+from assistant.admin import audit
 
 PASSWORD = "browser-admin-password"
 NORTH_NORTHANTS = "2637539_north northamptonshire/children's services inspection - 07 july 2026.pdf"

@@ -20,9 +20,9 @@ from corpora import copy_corpus
 
 ray = pytest.importorskip("ray")
 
-from assistant import cluster  # noqa: E402
-from assistant.indexer import build_index  # noqa: E402
-from assistant.store import check_generation, load_generation  # noqa: E402
+from assistant.index import cluster  # noqa: E402
+from assistant.index.build import build_index  # noqa: E402
+from assistant.index.read import check_generation, load_generation  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = ROOT / "index" / "models"
@@ -61,7 +61,7 @@ def assert_same_index(a: Path, b: Path) -> None:
     ta, tb = check_generation(a).passages().terms, check_generation(b).passages().terms
     assert ta.vocab == tb.vocab and np.array_equal(ta.ids, tb.ids) and np.array_equal(ta.offsets, tb.offsets)
     for k in ("data", "indices", "indptr"):
-        np.testing.assert_array_equal(ga.bm25.scores[k], gb.bm25.scores[k], err_msg=k)
+        np.testing.assert_array_equal(ga.bm25.arrays()[k], gb.bm25.arrays()[k], err_msg=k)
     # Each text is embedded alone (embed.py), so only float noise could differ.
     np.testing.assert_allclose(ga.vectors(0, len(ga.chunks)), gb.vectors(0, len(gb.chunks)), atol=1e-5)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import Context, next_turn, rerun, topic_words, with_filters
-from assistant.query import Filters, understand
+from assistant.search.conversation import Context, next_turn, rerun, topic_words, with_filters
+from assistant.search.query import Filters, understand
 
 KNOWN = {"bedford", "blackpool", "norfolk", "north northamptonshire"}
 
@@ -127,8 +127,8 @@ def test_the_topic_is_the_question_without_its_filter_words():
 def service(fake_index, fake_embedder, sample_corpus):
     """The chat's conversation logic over the real sample passages; the fake embedder
     is enough here, since the filters decide which reports answer."""
-    from assistant.search import Searcher
-    from assistant.service import Service, Settings
+    from assistant.app.service import Service, Settings
+    from assistant.search.searcher import Searcher
 
     return Service(Settings(corpus=sample_corpus, index=fake_index), fake_embedder, Searcher(fake_index, embedder=fake_embedder))
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 from corpora import copy_corpus
 
-from assistant.store import Generation, current_name, generations, load_generation, model_stamp
+from assistant.index.disk import Generation, current_name, generations, model_stamp
+from assistant.index.read import load_generation
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = ROOT / "index" / "models"

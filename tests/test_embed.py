@@ -1,4 +1,4 @@
-"""assistant.embed against the real all-MiniLM-L6-v2 weights (no mocks)."""
+"""assistant.index.embed against the real all-MiniLM-L6-v2 weights (no mocks)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from assistant import embed
-from assistant.embed import MAX_TOKENS, WEIGHTS_SHA256, Embedder, ModelIntegrityError, load_embedder
+from assistant.index import embed
+from assistant.index.embed import MAX_TOKENS, WEIGHTS_SHA256, Embedder, ModelIntegrityError, load_embedder
 
 DIM = 384
 BACKENDS = ("torch", "onnx-int8")
@@ -241,7 +241,7 @@ def test_cached_onnx_backend_needs_no_torch(onnx_embedder: Embedder, onnx_cache:
     # served by onnxruntime + tokenizers alone.
     code = (
         "import sys, pathlib\n"
-        "from assistant.embed import load_embedder\n"
+        "from assistant.index.embed import load_embedder\n"
         f"e = load_embedder('onnx-int8', cache_dir=pathlib.Path({str(onnx_cache)!r}))\n"
         "v = e.encode(['Children are seen alone.'])\n"
         "assert v.shape == (1, 384)\n"
@@ -256,7 +256,7 @@ def test_two_processes_exporting_at_once_share_one_file(tmp_path: pathlib.Path) 
     code = (
         "import logging, sys, pathlib\n"
         "logging.basicConfig(level=logging.INFO, stream=sys.stdout, format='%(message)s')\n"
-        "from assistant.embed import load_embedder\n"
+        "from assistant.index.embed import load_embedder\n"
         "load_embedder('onnx-int8', cache_dir=pathlib.Path(sys.argv[1]))\n"
     )
     root = pathlib.Path(__file__).resolve().parent.parent

@@ -6,8 +6,8 @@ import io
 import json
 from dataclasses import dataclass
 
-from assistant.answer import Answer
-from assistant.evaluate import (
+from assistant.search.answer import Answer
+from assistant.search.evaluate import (
     Question,
     abstention,
     answers,
@@ -18,7 +18,7 @@ from assistant.evaluate import (
     print_report,
     run_file,
 )
-from assistant.query import Filters
+from assistant.search.query import Filters
 
 
 def test_gold_matching_folds_space_case_quotes_and_soft_hyphens():

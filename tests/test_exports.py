@@ -11,8 +11,8 @@ import bibtexparser
 import pytest
 import rispy
 
-from assistant import exports
-from assistant.answer import Hit
+from assistant.app import exports
+from assistant.search.answer import Hit
 
 
 def hit(
@@ -162,14 +162,10 @@ def test_answer_csv_keeps_its_columns_and_adds_grade_at_the_end(real_answer):
     ]
     assert head[11:] == ["judgement", "grade"]
     assert len(rows) - 1 == len(real_answer.hits)
-    # The old import path still works and gives the same file.
-    from assistant.ui_format import export_csv
-
-    assert export_csv(real_answer) == exports.export_csv(real_answer)
 
 
 def test_across_table_one_row_per_report(searcher):
-    from assistant.across import across
+    from assistant.search.themes import across
 
     a = across(searcher, "return home interviews for children who go missing")
     text = exports.across_csv(a, base_url="http://127.0.0.1:7860")

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import reportserver as rs
 
-from assistant import audit, fetch
-from assistant.fetch import FAILED, FETCHED, UNCHANGED, Entry, Options
+from assistant.admin import audit, download, manifest
+from assistant.admin.download import Options
+from assistant.admin.manifest import FAILED, FETCHED, UNCHANGED, Entry
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = ROOT / "index" / "models"
@@ -73,10 +74,10 @@ def faults(sample_corpus):
 def test_every_fault_is_handled_and_a_second_run_fetches_nothing(tmp_path, faults, sample_corpus):
     files, base, rows = faults
     corpus = tmp_path / "corpus"
-    entries, bad = fetch.read_manifest(write_manifest(tmp_path / "m.csv", rows))
+    entries, bad = manifest.read_manifest(write_manifest(tmp_path / "m.csv", rows))
     assert not bad and len(entries) == len(rows)
     seen: list[tuple[int, int]] = []
-    summary = fetch.fetch(entries, corpus, QUICK, progress=lambda stage, done, total: seen.append((done, total)))
+    summary = download.fetch(entries, corpus, QUICK, progress=lambda stage, done, total: seen.append((done, total)))
     by = {o.path: o for o in summary.outcomes}
     got = {p for p, o in by.items() if o.status == FETCHED}
     assert got == {BEDFORD_2022, BLACKPOOL_2019, NORTH_NORTHANTS, BEDFORD_2025}, summary.lines()
@@ -103,16 +104,16 @@ def test_every_fault_is_handled_and_a_second_run_fetches_nothing(tmp_path, fault
     assert any("errors/error page.pdf: not a PDF" in ln for ln in lines[1:])
 
     # The corpus's manifest.csv now carries each fetched file's row (extra columns dropped).
-    assert fetch.merge_manifest(corpus, entries, summary) == 4
+    assert manifest.merge_manifest(corpus, entries, summary) == 4
     rows_now = corpus_manifest(corpus)
     assert set(rows_now) == got
     assert rows_now[BEDFORD_2022]["source_url"] == base + "/files/0"
     assert rows_now[BEDFORD_2022]["local_authority"] == "bedford" and rows_now[BEDFORD_2022]["publication_date"] == "2022-01-14"
-    assert fetch.merge_manifest(corpus, entries, summary) == 0
+    assert manifest.merge_manifest(corpus, entries, summary) == 0
 
     # Second run: the good files are skipped without a request; the faults are tried again.
     before = dict(files.requests)
-    again = fetch.fetch(entries, corpus, QUICK)
+    again = download.fetch(entries, corpus, QUICK)
     assert {o.path for o in again.of(UNCHANGED)} == got
     for i in range(4):
         assert files.requests[f"/files/{i}"] == before[f"/files/{i}"], i
@@ -120,7 +121,7 @@ def test_every_fault_is_handled_and_a_second_run_fetches_nothing(tmp_path, fault
 
     # A file changed on disk is fetched again; one changed at the source replaces it.
     (corpus / BEDFORD_2022).write_bytes(b"%PDF-1.4 local edit")
-    third = fetch.fetch(entries[:1], corpus, QUICK)
+    third = download.fetch(entries[:1], corpus, QUICK)
     assert third.outcomes[0].status == FETCHED
     assert (corpus / BEDFORD_2022).read_bytes() == (sample_corpus / BEDFORD_2022).read_bytes()
 
@@ -128,8 +129,8 @@ def test_every_fault_is_handled_and_a_second_run_fetches_nothing(tmp_path, fault
 def test_a_redirect_to_an_allowed_host_is_followed(tmp_path, faults, sample_corpus):
     _, _, rows = faults
     away = [r for r in rows if r[0] == "errors/elsewhere.pdf"]
-    entries, _ = fetch.read_manifest(write_manifest(tmp_path / "m.csv", away))
-    summary = fetch.fetch(entries, tmp_path / "corpus", Options(rate=0, timeout=5, allow_hosts=("localhost",)))
+    entries, _ = manifest.read_manifest(write_manifest(tmp_path / "m.csv", away))
+    summary = download.fetch(entries, tmp_path / "corpus", Options(rate=0, timeout=5, allow_hosts=("localhost",)))
     assert summary.outcomes[0].status == FETCHED, summary.lines()
     assert (tmp_path / "corpus" / "errors" / "elsewhere.pdf").read_bytes() == (sample_corpus / BEDFORD_2022).read_bytes()
 
@@ -140,8 +141,8 @@ def test_an_existing_good_file_is_kept_when_the_link_now_gives_an_error_page(tmp
     (corpus / "errors").mkdir(parents=True)
     good = (sample_corpus / BEDFORD_2022).read_bytes()
     (corpus / "errors" / "error page.pdf").write_bytes(good)
-    entries, _ = fetch.read_manifest(write_manifest(tmp_path / "m.csv", [r for r in rows if r[0] == "errors/error page.pdf"]))
-    summary = fetch.fetch(entries, corpus, QUICK)
+    entries, _ = manifest.read_manifest(write_manifest(tmp_path / "m.csv", [r for r in rows if r[0] == "errors/error page.pdf"]))
+    summary = download.fetch(entries, corpus, QUICK)
     assert summary.outcomes[0].status == FAILED
     assert (corpus / "errors" / "error page.pdf").read_bytes() == good
 
@@ -158,34 +159,34 @@ def test_bad_manifest_rows_are_refused_by_line_and_the_rest_fetched(tmp_path, fa
         f"{rows[0][0]},{rows[0][3]}\n"
         f"{rows[0][0]},{rows[0][3]}\n"
     )
-    entries, bad = fetch.entries_from_csv(text, "m.csv")
+    entries, bad = manifest.entries_from_csv(text, "m.csv")
     assert [e.path for e in entries] == [rows[0][0]]
     assert [o.reason.split(":")[0] for o in bad] == [f"m.csv line {n}" for n in range(2, 7)] + ["m.csv line 8"]
     assert "listed twice" in bad[-1].reason and "not an http(s) link" in bad[4].reason
-    summary = fetch.fetch(entries, tmp_path / "corpus", QUICK, refused=bad)
+    summary = download.fetch(entries, tmp_path / "corpus", QUICK, refused=bad)
     assert len(summary.of(FETCHED)) == 1 and len(summary.of(FAILED)) == 6
     assert not (tmp_path / "outside.pdf").exists()
-    with pytest.raises(fetch.ManifestError, match="path and source_url"):
-        fetch.entries_from_csv("a,b\n1,2\n")
-    with pytest.raises(fetch.ManifestError, match="not a UTF-8"):
+    with pytest.raises(manifest.ManifestError, match="path and source_url"):
+        manifest.entries_from_csv("a,b\n1,2\n")
+    with pytest.raises(manifest.ManifestError, match="not a UTF-8"):
         (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00bad")
-        fetch.read_manifest(tmp_path / "bin.csv")
+        manifest.read_manifest(tmp_path / "bin.csv")
 
 
 def test_pasted_links_land_in_the_fetched_folder(tmp_path, faults):
     _, base, _ = faults
-    entries, bad = fetch.entries_from_links(f"\n{base}/files/0\n  {base}/files/0  \nnot a link\n")
+    entries, bad = manifest.entries_from_links(f"\n{base}/files/0\n  {base}/files/0  \nnot a link\n")
     assert [e.path for e in entries] == ["fetched/0.pdf", "fetched/0-2.pdf"] and len(bad) == 1
     assert entries[0].source_url == f"{base}/files/0"
-    csv_entries, _ = fetch.entries_from_links(f"path,source_url\na/b.pdf,{base}/files/0\n")
+    csv_entries, _ = manifest.entries_from_links(f"path,source_url\na/b.pdf,{base}/files/0\n")
     assert csv_entries == [Entry("a/b.pdf", f"{base}/files/0")]
 
 
 def test_a_fetch_killed_mid_download_resumes_and_ends_complete_and_indexed(tmp_path, sample_corpus, embedder):
     """SIGKILL a `python -m assistant fetch` while it writes; run again: every good file is
     whole, none was ever under its real name half-written, and all are indexed."""
-    from assistant.indexer import build_index
-    from assistant.store import load_generation
+    from assistant.index.build import build_index
+    from assistant.index.read import load_generation
 
     files = rs.Files(slow_piece=8 * 1024, slow_pause=0.03)  # ~250 KB/s a file: a kill lands mid-body
     good = [BEDFORD_2025, NORTH_NORTHANTS]
@@ -193,14 +194,14 @@ def test_a_fetch_killed_mid_download_resumes_and_ends_complete_and_indexed(tmp_p
     with rs.serve(files) as base:
         rows = [(rel, "", "", base + rs.add_file(files, str(i), sample_corpus / rel, rs.SLOW)) for i, rel in enumerate(good)]
         rows.append(("errors/error page.pdf", "", "", base + rs.add_file(files, "html", sample_corpus / BEDFORD_2022, rs.HTML)))
-        manifest = write_manifest(tmp_path / "m.csv", rows)
+        manifest_csv = write_manifest(tmp_path / "m.csv", rows)
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
                 "assistant",
                 "fetch",
-                str(manifest),
+                str(manifest_csv),
                 "--corpus",
                 str(corpus),
                 "--index",
@@ -232,14 +233,14 @@ def test_a_fetch_killed_mid_download_resumes_and_ends_complete_and_indexed(tmp_p
                 assert (corpus / rel).read_bytes() == (sample_corpus / rel).read_bytes()
 
         files.routes = {k: rs.Route(r.data, rs.OK if r.mode == rs.SLOW else r.mode) for k, r in files.routes.items()}
-        entries, _ = fetch.read_manifest(manifest)
-        summary = fetch.fetch(entries, corpus, Options(rate=0, timeout=5))
+        entries, _ = manifest.read_manifest(manifest_csv)
+        summary = download.fetch(entries, corpus, Options(rate=0, timeout=5))
         assert sum(files.ranges.values()) >= 1, "the second run resumes the partial download"
     assert {o.path for o in summary.outcomes if o.status in (FETCHED, UNCHANGED)} == set(good), summary.lines()
     for rel in good:
         assert (corpus / rel).read_bytes() == (sample_corpus / rel).read_bytes(), rel
     assert not list(corpus.rglob(".*.part*")) and not (corpus / "errors" / "error page.pdf").exists()
-    fetch.merge_manifest(corpus, entries, summary)
+    manifest.merge_manifest(corpus, entries, summary)
     built = build_index(corpus, index, embedder=embedder)
     assert sorted(built.indexed) == sorted(good) and not built.failed
     gen = load_generation(index)
@@ -249,14 +250,14 @@ def test_a_fetch_killed_mid_download_resumes_and_ends_complete_and_indexed(tmp_p
 def test_command_line_fetch_indexes_and_logs(tmp_path, faults, sample_corpus, capsys):
     """`fetch` downloads, indexes, says what failed, exits 1 when anything failed; `log` shows it."""
     from assistant.cli import main
-    from assistant.search import Searcher
+    from assistant.search.searcher import Searcher
 
     _, base, rows = faults
-    manifest = write_manifest(tmp_path / "m.csv", [rows[0], rows[4]])  # Bedford 2022 and the HTML error page
+    manifest_csv = write_manifest(tmp_path / "m.csv", [rows[0], rows[4]])  # Bedford 2022 and the HTML error page
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     index.mkdir()
     (index / "models").symlink_to(MODEL_CACHE)  # the exported model, not a fresh export
-    code = main(["fetch", str(manifest), "--corpus", str(corpus), "--index", str(index), "--rate", "0", "--timeout", "2", "--retries", "0"])
+    code = main(["fetch", str(manifest_csv), "--corpus", str(corpus), "--index", str(index), "--rate", "0", "--timeout", "2", "--retries", "0"])
     out = capsys.readouterr().out
     assert code == 1
     assert "fetched 1 (" in out and "1 failed" in out and "errors/error page.pdf: not a PDF" in out
@@ -293,9 +294,9 @@ def test_the_shared_manifest_from_a_local_server(tmp_path, shared_corpus):
         for r in shared_rows:
             key = r["source_url"].rstrip("/").rsplit("/", 1)[-1]
             rows.append((r["path"], r["local_authority"], r["publication_date"], base + rs.add_file(files, key, shared_corpus / r["path"])))
-        entries, bad = fetch.read_manifest(write_manifest(tmp_path / "m.csv", rows))
+        entries, bad = manifest.read_manifest(write_manifest(tmp_path / "m.csv", rows))
         corpus = tmp_path / "corpus"
-        first = fetch.fetch(entries, corpus, Options(rate=0, timeout=30), refused=bad)
+        first = download.fetch(entries, corpus, Options(rate=0, timeout=30), refused=bad)
         assert not bad and len(first.of(FETCHED)) == 493
         for o in first.of(FETCHED):
             assert (corpus / o.path).read_bytes() == (shared_corpus / o.path).read_bytes(), o.path
@@ -303,6 +304,6 @@ def test_the_shared_manifest_from_a_local_server(tmp_path, shared_corpus):
         assert len(html) == 4
         assert {o.path: o.reason for o in first.of(FAILED)} == dict.fromkeys(html, "not a PDF: the server sent an HTML page")
         requests = sum(files.requests.values())
-        second = fetch.fetch(entries, corpus, Options(rate=0, timeout=30), refused=bad)
+        second = download.fetch(entries, corpus, Options(rate=0, timeout=30), refused=bad)
         assert not second.of(FETCHED) and len(second.of(UNCHANGED)) == 493
         assert sum(files.requests.values()) - requests == 4  # only the refused ones are asked again

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.glossary import ACRONYM, CURATED_CSV, MINED, Glossary, Term, load_curated, mine_acronyms
+from assistant.language.glossary import ACRONYM, CURATED_CSV, MINED, Glossary, Term, load_curated, mine_acronyms
 
 
 def _texts(corpus):
-    from assistant.ingest import ingest_folder
+    from assistant.reports.ingest import ingest_folder
 
     res = ingest_folder(corpus)
     return [p.text for r in res.reports for p in r.paragraphs]

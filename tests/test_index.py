@@ -16,28 +16,27 @@ import numpy as np
 import pytest
 from corpora import copy_corpus
 
-from assistant import ingest, keywords
-from assistant.chunking import CHUNKING_VERSION, GRADED_HEADING, chunk_report, header_for
-from assistant.embed import MAX_TOKENS, count_tokens
-from assistant.indexer import Busy, build_index
-from assistant.store import (
+from assistant.index import keywords
+from assistant.index.build import Busy, build_index
+from assistant.index.chunking import CHUNKING_VERSION, GRADED_HEADING, chunk_report, header_for
+from assistant.index.disk import (
     FORMAT,
     FORMAT_VERSION,
     ChunkRows,
     Generation,
-    IndexError_,
+    IndexLoadError,
     ModelStamp,
     NoIndex,
     Passages,
-    check_generation,
     current_name,
     encode_chunks,
     generations,
-    load_generation,
-    load_serving,
     model_stamp,
-    write_generation,
 )
+from assistant.index.embed import MAX_TOKENS, count_tokens
+from assistant.index.read import check_generation, load_generation, load_serving
+from assistant.index.write import write_generation
+from assistant.reports import ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = ROOT / "index" / "models"
@@ -205,12 +204,12 @@ def test_incremental_builds_score_bm25_exactly_as_a_rebuild(writable_index, corp
     assert same_terms(incremental_terms, check_generation(fresh).passages().terms)
     for q in QUERIES:
         terms = keywords.terms(q)
-        got, want = incremental.bm25.get_scores(terms), rebuilt.bm25.get_scores(terms)
+        got, want = incremental.bm25.scores(terms), rebuilt.bm25.scores(terms)
         assert want.max() > 0, q
         np.testing.assert_array_equal(got, want, err_msg=q)
     for k in ("data", "indices", "indptr"):
-        np.testing.assert_array_equal(incremental.bm25.scores[k], rebuilt.bm25.scores[k], err_msg=k)
-    assert incremental.bm25.vocab_dict == rebuilt.bm25.vocab_dict
+        np.testing.assert_array_equal(incremental.bm25.arrays()[k], rebuilt.bm25.arrays()[k], err_msg=k)
+    assert incremental.bm25.vocabulary() == rebuilt.bm25.vocabulary()
 
 
 def test_rebuild_reembeds_everything_with_the_same_ids(tmp_path, sample_corpus, embedder):
@@ -408,7 +407,7 @@ def test_keyword_index_is_bm25s_own_on_the_stored_terms(sample_index):
     for k in ("data", "indices", "indptr"):
         assert mine.scores[k].dtype == reference.scores[k].dtype, k
         assert mine.scores[k].tobytes() == reference.scores[k].tobytes(), k
-        np.testing.assert_array_equal(gen.bm25.scores[k], mine.scores[k], err_msg=k)
+        np.testing.assert_array_equal(gen.bm25.arrays()[k], mine.scores[k], err_msg=k)
     assert mine.scores["num_docs"] == reference.scores["num_docs"] == len(gen.chunks)
     assert mine.vocab_dict == reference.vocab_dict
 
@@ -467,7 +466,7 @@ def test_manifest_records_format_model_chunking_and_hashes(sample_index, sample_
 def test_refuses_index_built_with_another_model(sample_index, embedder):
     mine = model_stamp(embedder)
     other = ModelStamp(mine.name, mine.dim, "0" * 64, mine.backend)
-    with pytest.raises(IndexError_) as err:
+    with pytest.raises(IndexLoadError) as err:
         load_generation(sample_index, expect_model=other)
     msg = str(err.value)
     assert "manifest.json" in msg and "built with" in msg and "--rebuild" in msg
@@ -480,7 +479,7 @@ def test_refuses_another_format_version(writable_index, version):
     manifest = json.loads(mpath.read_text())
     manifest["version"] = version
     mpath.write_text(json.dumps(manifest))
-    with pytest.raises(IndexError_) as err:
+    with pytest.raises(IndexLoadError) as err:
         load_generation(writable_index)
     msg = str(err.value)
     assert str(mpath) in msg and f"v{version} is not {FORMAT} v{FORMAT_VERSION}" in msg and "--rebuild" in msg
@@ -517,7 +516,7 @@ def test_each_damaged_file_is_named_and_the_previous_generation_serves(writable_
             else:
                 f.write_bytes(_truncate(good) if how == "truncated" else _garble(good))
             try:
-                with pytest.raises(IndexError_) as err:
+                with pytest.raises(IndexLoadError) as err:
                     load_generation(writable_index, expect_model=stamp)
                 assert str(f) in str(err.value), (how, str(err.value))
                 assert not isinstance(err.value, NoIndex)
@@ -548,7 +547,7 @@ def test_no_usable_generation_is_a_clear_error(tmp_path, sample_corpus, embedder
         f.write_bytes(_truncate(f.read_bytes()))
         damaged.append(str(f))
     assert len(damaged) == 2
-    with pytest.raises(IndexError_) as err:
+    with pytest.raises(IndexLoadError) as err:
         load_serving(index, expect_model=model_stamp(embedder))
     assert all(d in str(err.value) for d in damaged) and "no usable index generation" in str(err.value)
     # A damaged current generation is rebuilt from scratch by the next build.
@@ -572,11 +571,11 @@ def test_summary_counts_passages_and_the_distinct_texts_embedded(tmp_path, sampl
 
 
 def test_manifest_window_is_the_embedders_constant(sample_index, tmp_path, monkeypatch):
-    import assistant.embed
+    import assistant.index.embed
 
     gen = load_generation(sample_index)
     passages = check_generation(sample_index).passages()
-    monkeypatch.setattr(assistant.embed, "MAX_TOKENS", 200)  # as if the model's window changed
+    monkeypatch.setattr(assistant.index.embed, "MAX_TOKENS", 200)  # as if the model's window changed
     write_generation(tmp_path / "index", gen.model, gen.reports, gen.failures, passages, gen.corpus)
     manifest = json.loads((tmp_path / "index" / "generations" / current_name(tmp_path / "index") / "manifest.json").read_text())
     assert manifest["chunking"]["max_tokens"] == 200
@@ -584,12 +583,12 @@ def test_manifest_window_is_the_embedders_constant(sample_index, tmp_path, monke
 
 @pytest.mark.parametrize("bug", [TypeError, AttributeError])
 def test_a_bug_while_loading_surfaces_as_itself(sample_index, monkeypatch, bug):
-    import assistant.store
+    import assistant.index.read
 
     def broken(*args, **kwargs):
         raise bug("a bug in the loading code, not in the index")
 
-    monkeypatch.setattr(assistant.store, "_decode_chunks", broken)
+    monkeypatch.setattr(assistant.index.read, "_decode_chunks", broken)
     with pytest.raises(bug, match="a bug in the loading code"):
         load_generation(sample_index)
     with pytest.raises(bug):  # not passed over as a damaged generation either
@@ -598,13 +597,13 @@ def test_a_bug_while_loading_surfaces_as_itself(sample_index, monkeypatch, bug):
 
 def _reseal(gen_dir: Path, rel: str, data: bytes) -> None:
     """Replace a generation's file and update the manifest to match, as a writer of another format might."""
-    from assistant.store import _manifest_digest
+    from assistant.index.disk import manifest_digest
 
     (gen_dir / rel).write_bytes(data)
     mpath = gen_dir / "manifest.json"
     manifest = json.loads(mpath.read_text())
     manifest["files"][rel] = hashlib.sha256(data).hexdigest()
-    manifest["checksum"] = _manifest_digest(manifest)
+    manifest["checksum"] = manifest_digest(manifest)
     mpath.write_text(json.dumps(manifest))
 
 
@@ -625,15 +624,15 @@ def test_rows_of_the_wrong_shape_are_an_unreadable_index_with_the_cause_kept(wri
     lines = (gen_dir / rel).read_text(encoding="utf-8").splitlines()
     lines[0] = json.dumps(change(json.loads(lines[0])), ensure_ascii=False)
     _reseal(gen_dir, rel, ("\n".join(lines) + "\n").encode("utf-8"))
-    with pytest.raises(IndexError_, match="unreadable index data") as err:
+    with pytest.raises(IndexLoadError, match="unreadable index data") as err:
         load_generation(writable_index)
     assert str(gen_dir) in str(err.value)
     assert isinstance(err.value.__cause__, ValueError)  # the traceback of the fault is kept
 
 
 def test_loaded_passages_are_read_as_a_list_of_chunks_and_by_column(sample_index):
-    from assistant.search import Masks
-    from assistant.store import ChunkList
+    from assistant.index.disk import ChunkList
+    from assistant.search.searcher import Masks
 
     gen = load_generation(sample_index)
     chunks = gen.chunks
@@ -661,5 +660,5 @@ def test_a_passage_row_without_a_field_fails_the_load_not_a_search(writable_inde
     del row["section"]
     lines[-1] = json.dumps(row, ensure_ascii=False)
     _reseal(gen_dir, "chunks.jsonl", ("\n".join(lines) + "\n").encode("utf-8"))
-    with pytest.raises(IndexError_, match="unreadable index data.*section"):
+    with pytest.raises(IndexLoadError, match="unreadable index data.*section"):
         load_generation(writable_index)

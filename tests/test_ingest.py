@@ -2,7 +2,7 @@
 that it is made of the report's own words.
 
 The expectations are derived from the raw text layer (pypdf, read here
-independently of assistant.ingest), so they hold for any report, not just
+independently of assistant.reports.ingest), so they hold for any report, not just
 for the lines someone looked at.
 """
 
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from assistant import ingest
-from assistant.document import BODY, Report
-from assistant.layout import fold
+from assistant.reports import ingest
+from assistant.reports.document import BODY, Report
+from assistant.reports.layout import fold
 
 ROOT = Path(__file__).resolve().parent.parent
 BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.pdf"
@@ -279,8 +279,8 @@ def test_judgement_table_with_a_capitalised_grade_word():
     """Isles of Scilly 2023 capitalises "Improvement" in one grade of its table; the rows
     after it, the overall grade among them, must still be read. (Here that grade also
     wraps onto a second line, as some tables print it.)"""
-    from assistant.layout import build_pages
-    from assistant.metadata import extract
+    from assistant.reports.layout import build_pages
+    from assistant.reports.metadata import extract
 
     capitalised = ["Requires Improvement ", "to be good "]
     page1 = "\n".join(
@@ -313,7 +313,7 @@ def test_pdf_with_bytes_before_its_header_is_indexed_and_served(tmp_path, sample
     """PDF readers accept a header anywhere in the first 1 KB; a file with bytes before
     "%PDF-" (a mail gateway's banner, say) is ingested, so its "open PDF" link must
     serve it too, by the same rule."""
-    from assistant.service import corpus_file
+    from assistant.app.service import corpus_file
 
     real = (sample_corpus / BEDFORD_2022).read_bytes()
     junk = b"X-Scanned-By: gateway 1.0\r\n" + bytes(range(256)) + b"\r\n"

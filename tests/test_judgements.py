@@ -1,4 +1,4 @@
-"""The graded judgement each paragraph sits under (assistant/judgements.py), checked
+"""The graded judgement each paragraph sits under (assistant/reports/judgements.py), checked
 against the grades each sample report prints in its own judgement table, and
 carried through chunking and the index."""
 
@@ -9,12 +9,12 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from assistant import ingest
-from assistant.chunking import chunk_report
-from assistant.document import BODY, BULLET, FOOTNOTE, FRONT, Report
-from assistant.judgements import assign, table_grade
-from assistant.store import load_generation
-from assistant.vocab import Grade, JudgementArea
+from assistant.index.chunking import chunk_report
+from assistant.index.read import load_generation
+from assistant.language.vocab import Grade, JudgementArea
+from assistant.reports import ingest
+from assistant.reports.document import BODY, BULLET, FOOTNOTE, FRONT, Report
+from assistant.reports.judgements import assign, table_grade
 
 BEDFORD_2017 = "80428_bedford/children's services inspection - 07 april 2017.pdf"
 BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.pdf"
@@ -138,7 +138,7 @@ def test_a_monitoring_visit_letter_grades_nothing(tmp_path):
 def test_prose_ending_in_a_grade_word_does_not_open_a_judgement(reports):
     r = reports[BEDFORD_2022]
     text = "Children said that their carers and the support they receive are good."
-    from assistant.document import Paragraph
+    from assistant.reports.document import Paragraph
 
     extra = Paragraph(len(r.paragraphs), text, (5,), None, "", BODY)
     placed = assign(tuple(r.paragraphs) + (extra,), r.meta)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import ingest, metadata
-from assistant.document import HEADING, Judgement, ReportMeta
+from assistant.reports import ingest, metadata
+from assistant.reports.document import HEADING, Judgement, ReportMeta
 
 BEDFORD_2017 = "80428_bedford/children's services inspection - 07 april 2017.pdf"
 BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.pdf"
@@ -195,7 +195,7 @@ def test_folder_name_gives_authority_when_nothing_else_does(tmp_path):
 def test_title_naming_the_authority_is_judged_on_the_title_not_a_later_paragraph():
     """Older reports open with the authority's name alone; whether a paragraph further
     down has a page must not decide that (it once did, through a leftover loop variable)."""
-    from assistant.document import BODY, Paragraph
+    from assistant.reports.document import BODY, Paragraph
 
     paragraphs = [
         Paragraph(0, "Bedford Borough", (1,), None, "", HEADING),
@@ -219,7 +219,7 @@ def test_title_naming_the_authority_is_judged_on_the_title_not_a_later_paragraph
 def test_sif_overall_judgement_in_its_other_spellings(lines, overall):
     """2014-15 reports state the overall grade in words other than "Children's services in X
     are ..."; 58 reports of the shared corpus had no overall grade before these were read."""
-    from assistant.document import Paragraph
+    from assistant.reports.document import Paragraph
 
     paragraphs = [Paragraph(0, "Somewhere Council", (1,), None, "", HEADING)]
     paragraphs += [Paragraph(i + 1, t, (1,), None, "", HEADING) for i, t in enumerate(lines)]

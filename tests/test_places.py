@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.authorities import AuthorityTable
-from assistant.places import ABROAD, NATION, UK_COUNCIL, Gazetteer, default_gazetteer, find_all, find_places
+from assistant.search.authorities import AuthorityTable
+from assistant.search.places import ABROAD, NATION, UK_COUNCIL, Gazetteer, default_gazetteer, find_all, find_places
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.query import LEAD_INSPECTOR, OVERALL, Filters, Query, understand
-from assistant.search import Masks, apply_floor, fuse, penalise, ranked
+from assistant.search.query import LEAD_INSPECTOR, OVERALL, Filters, Query, understand
+from assistant.search.searcher import Masks, apply_floor, fuse, penalise, ranked
 from assistant.settings import MAX_K, RankingSettings, clamp_k
 
 ST = RankingSettings()
@@ -104,7 +104,7 @@ def test_one_k_limit():
 
 
 def test_abstains_when_the_best_passage_is_weak_or_the_words_unknown():
-    from assistant.search import abstains
+    from assistant.search.searcher import abstains
 
     strong = np.array([ST.abstain_below + 0.2, 0.1], dtype=np.float32)
     assert not abstains(strong, 0.0, ST)
@@ -123,8 +123,8 @@ def test_settings_describe_every_field_with_its_measurement():
 def test_dense_scores_flat_is_exact_and_ivf_scores_the_candidates():
     import faiss
 
-    from assistant import ann
-    from assistant.search import dense_scores
+    from assistant.index import ann
+    from assistant.search.searcher import dense_scores
 
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2000, 16)).astype("float32")
@@ -146,7 +146,7 @@ def test_dense_scores_flat_is_exact_and_ivf_scores_the_candidates():
 
 
 def test_unknown_words_scale_with_the_library():
-    from assistant.search import unknown_share
+    from assistant.search.searcher import unknown_share
 
     df = {"front": 2, "door": 1, "pizza": 0}.get
     # In the full library (the size it was fitted on) words in under 3 passages are unknown...

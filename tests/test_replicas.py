@@ -20,8 +20,8 @@ import pytest
 from apps import ROOT, queue_event, run_app
 from corpora import copy_corpus
 
-from assistant.indexer import build_index
-from assistant.store import current_name
+from assistant.index.build import build_index
+from assistant.index.disk import current_name
 
 PASSWORD = "replica-test-password"
 BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.pdf"
@@ -103,7 +103,7 @@ def test_one_reindex_at_a_time_across_processes_and_a_dead_holder_frees_the_lock
             sys.executable,
             "-c",
             (
-                "import sys, time; from pathlib import Path; from assistant.indexer import build_lock\n"
+                "import sys, time; from pathlib import Path; from assistant.index.build import build_lock\n"
                 "with build_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(600)"
             ),
             str(b.index),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 
-from assistant import keywords
-from assistant.rerank import AbstentionRule, document_frequencies, rare_term_share
+from assistant.index import keywords
+from assistant.search.abstain import AbstentionRule, rare_term_share
 
 
-def test_document_frequencies_match_the_passages(searcher):
+def test_the_keyword_index_counts_the_passages_holding_a_term(searcher):
     gen = searcher.generation
-    df = document_frequencies(gen.bm25)
+    df = gen.bm25.df
     counted = sum(1 for c in gen.chunks if "foster" in keywords.term_set(c.text))
     # stemmed "foster": the same stemmer builds the index and the query terms
     assert df(keywords.terms("foster")[0]) == counted > 0
@@ -19,7 +19,7 @@ def test_document_frequencies_match_the_passages(searcher):
 
 def test_rare_term_share_tells_off_topic_words_from_the_fields(searcher):
     gen = searcher.generation
-    df = document_frequencies(gen.bm25)
+    df = gen.bm25.df
     n = len(gen.chunks)
     on = rare_term_share(keywords.terms("how well are care leavers supported into education"), df, n)
     off = rare_term_share(keywords.terms("crispy pizza dough with mozzarella"), df, n)

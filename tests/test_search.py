@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from contract import ANSWER_KEYS, FILTER_KEYS, HIT_KEYS
 
-from assistant import ingest
-from assistant.layout import fold
-from assistant.query import Filters
-from assistant.search import authority_key
+from assistant.reports import ingest
+from assistant.reports.layout import fold
+from assistant.search.query import Filters
+from assistant.search.searcher import authority_key
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = ROOT / "index" / "models"
@@ -177,7 +177,7 @@ def test_the_finding_ranks_above_its_one_line_restatement(searcher):
 
 
 def test_framing_words_are_not_scored_as_the_subject():
-    from assistant.query import understand, without_framing
+    from assistant.search.query import understand, without_framing
 
     assert without_framing("What did Ofsted inspectors say about early help in late 2019?").split() == [
         "What",

@@ -122,7 +122,7 @@ def local_non_loopback_addresses() -> list[str]:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, sample_corpus, sample_index, embedder):
-    from assistant.indexer import build_index
+    from assistant.index.build import build_index
 
     root = tmp_path_factory.mktemp("security")
     corpus, index, outside = root / "corpus", root / "index", root / "outside"
@@ -430,9 +430,9 @@ def _blocks_of(fastapi_app):
 
 
 def test_queue_is_bounded_with_a_concurrency_limit(app, sample_corpus, sample_index, embedder):
-    from assistant.search import Searcher
-    from assistant.service import Service, Settings
-    from assistant.ui import build_app
+    from assistant.app.service import Service, Settings
+    from assistant.app.ui import build_app
+    from assistant.search.searcher import Searcher
 
     config = httpx.get(app.url + "/config").json()
     assert config["enable_queue"] and all(d["queue"] is not False for d in config["dependencies"])
@@ -448,8 +448,8 @@ def test_queue_is_bounded_with_a_concurrency_limit(app, sample_corpus, sample_in
 
 
 def test_a_full_queue_refuses_new_work_and_the_app_recovers(sample_corpus, sample_index, embedder):
-    from assistant.search import Searcher
-    from assistant.service import Service, Settings
+    from assistant.app.service import Service, Settings
+    from assistant.search.searcher import Searcher
 
     settings = Settings(corpus=sample_corpus, index=sample_index, queue_size=2, concurrency=1)
     with serve(Service(settings, embedder, Searcher(sample_index, embedder=embedder))) as url:

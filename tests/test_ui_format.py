@@ -12,18 +12,11 @@ from urllib.parse import quote, unquote
 import pytest
 from markdown_it import MarkdownIt
 
-from assistant.answer import Answer, Hit
-from assistant.query import Filters
-from assistant.ui_format import (
-    answer_markdown,
-    escape_text,
-    export_csv,
-    export_markdown,
-    filters_text,
-    group_by_report,
-    nice_date,
-    over_time_markdown,
-)
+from assistant.app.exports import export_csv, export_markdown
+from assistant.app.labels import filters_text, group_by_report, nice_date
+from assistant.app.markdown import answer_markdown, escape_text, over_time_markdown
+from assistant.search.answer import Answer, Hit
+from assistant.search.query import Filters
 
 # CommonMark with raw HTML allowed, like the browser's renderer before its sanitizer.
 MD = MarkdownIt("commonmark", {"html": True})
@@ -228,15 +221,16 @@ def test_dates_name_months_in_full_whatever_spellings_the_date_reader_knows(monk
     true for that lookup, and it would have let an abbreviation such as "sept" through."""
     import importlib
 
-    from assistant import metadata, ui_format
+    from assistant.app import labels
+    from assistant.reports import metadata
 
     monkeypatch.setitem(metadata.MONTHS, "sept", 9)
     monkeypatch.setitem(metadata.MONTHS, "jan", 1)
     try:
-        fresh = importlib.reload(ui_format)
+        fresh = importlib.reload(labels)
         assert fresh.nice_date("2017-09-14") == "14 September 2017"
         assert fresh.nice_date("2022-01-14") == "14 January 2022"
         assert fresh.nice_date("2025-05-02") == "2 May 2025"
     finally:
         monkeypatch.undo()
-        importlib.reload(ui_format)
+        importlib.reload(labels)

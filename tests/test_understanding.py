@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from assistant.glossary import Glossary
-from assistant.search import Searcher, glossary_of
-from assistant.store import load_generation
+from assistant.index.read import load_generation
+from assistant.language.glossary import Glossary
+from assistant.search.searcher import Searcher, glossary_of
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant import audit, metadata
-from assistant.document import Judgement
-from assistant.indexer import build_index
-from assistant.query import Filters
-from assistant.search import Searcher
-from assistant.service import Service, Settings
+from assistant.admin import audit
+from assistant.app.service import Service, Settings
+from assistant.index.build import build_index
+from assistant.reports import metadata
+from assistant.reports.document import Judgement
+from assistant.search.query import Filters
+from assistant.search.searcher import Searcher
 
 BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.pdf"
 BEDFORD_2025 = "80428_bedford/children's services inspection - 27 august 2025.pdf"
@@ -56,7 +57,7 @@ def test_a_good_correction_is_tidied_and_a_blank_date_leaves_the_reports_own():
 
 
 @pytest.fixture()
-def admin(tmp_path, sample_corpus, embedder) -> Service:
+def service(tmp_path, sample_corpus, embedder) -> Service:
     """A one-report library (Bedford 2025) served by a real Service, and Bedford 2022 saved
     under a name that gives no date, as an admin would upload it."""
     corpus = tmp_path / "corpus"
@@ -70,24 +71,24 @@ def admin(tmp_path, sample_corpus, embedder) -> Service:
 def _upload(service: Service, sample_corpus: Path, tmp_path: Path) -> str:
     src = tmp_path / "inspection report.pdf"
     shutil.copyfile(sample_corpus / BEDFORD_2022, src)
-    saved, errors = service.add_uploads([src], audit.admin("192.0.2.7"))
+    saved, errors = service.admin.add_uploads([src], audit.admin("192.0.2.7"))
     assert (saved, errors) == ([UPLOAD], [])
     return saved[0]
 
 
-def test_upload_is_shown_as_read_corrected_and_served_corrected_after_an_incremental_build(admin, sample_corpus, tmp_path, embedder):
-    s = admin.settings
-    rel = _upload(admin, sample_corpus, tmp_path)
+def test_upload_is_shown_as_read_corrected_and_served_corrected_after_an_incremental_build(service, sample_corpus, tmp_path, embedder):
+    s = service.settings
+    rel = _upload(service, sample_corpus, tmp_path)
 
     # 1. Before any re-index: what the report's own text states.
-    (review,) = admin.review_uploads([rel])
+    (review,) = service.admin.review_uploads([rel])
     m = review.read
     assert review.error == "" and review.correction is None and m is not None
     assert m.title == "Inspection of Bedford Borough local authority children\u2019s services"
     assert (m.local_authority, m.published, m.lead_inspector, m.overall) == ("Bedford Borough", "", "Margaret Burke", "Good")
     assert m.inspection_dates == "15 to 26 November 2021"
     assert m.judgements == tuple(Judgement(a, "Good") for a in AREAS)
-    assert admin.uploaded_files() == [rel]
+    assert service.admin.uploaded_files() == [rel]
 
     # 2. Bad corrections are refused; nothing is stored or recorded.
     who = audit.admin("192.0.2.7")
@@ -97,45 +98,45 @@ def test_upload_is_shown_as_read_corrected_and_served_corrected_after_an_increme
         ("Central Bedfordshire", "3/12/2021", "YYYY-MM-DD"),
     ]:
         with pytest.raises(ValueError, match=why):
-            admin.save_correction(rel, authority, published, who)
+            service.admin.save_correction(rel, authority, published, who)
     with pytest.raises(ValueError, match="choose an uploaded report"):
-        admin.save_correction(BEDFORD_2025, "Central Bedfordshire", "2021-12-03", who)
+        service.admin.save_correction(BEDFORD_2025, "Central Bedfordshire", "2021-12-03", who)
     assert not (s.corpus / metadata.CORRECTIONS).exists()
     assert [r.action for r in audit.read(s.index)] == ["upload"]
 
     # 3. A correction is stored durably, recorded, and shown beside what was read.
-    admin.save_correction(rel, "Central Bedfordshire", "2021-12-03", who)
+    service.admin.save_correction(rel, "Central Bedfordshire", "2021-12-03", who)
     assert metadata.read_corrections(s.corpus) == {rel: metadata.Correction("Central Bedfordshire", "2021-12-03")}
     rec = audit.read(s.index, 1)[0]
     assert (rec.action, rec.who, rec.files[0].path) == (audit.CORRECT, who, rel)
     assert rec.files[0].sha256 == audit.file_refs(sample_corpus, [BEDFORD_2022])[0].sha256
     assert "Central Bedfordshire" in rec.files[0].note and "2021-12-03" in rec.files[0].note
-    (review,) = admin.review_uploads([rel])
+    (review,) = service.admin.review_uploads([rel])
     assert review.read == m and review.correction == metadata.Correction("Central Bedfordshire", "2021-12-03")
 
     # 4. The next build indexes the upload with the correction over its text.
     first = build_index(s.corpus, s.index, embedder=embedder)
     assert first.indexed == [rel] and first.unchanged == [BEDFORD_2025]
-    admin.searcher.reload()
-    hits = admin.searcher.ask("Central Bedfordshire 2021: how well are care leavers supported?", k=3).hits
+    service.searcher.reload()
+    hits = service.searcher.ask("Central Bedfordshire 2021: how well are care leavers supported?", k=3).hits
     assert hits and all(h.source == rel for h in hits)
     for h in hits:
         assert (h.local_authority, h.published) == ("Central Bedfordshire", "2021-12-03")
         assert "Central Bedfordshire, published 2021-12-03" in h.citation and h.citation.startswith("Ofsted (2021) Inspection of Bedford")
-    rows = admin.across("care leavers", Filters((), 2021, 2021)).rows
+    rows = service.across("care leavers", Filters((), 2021, 2021)).rows
     assert rows and {(r.source, r.local_authority, r.published) for r in rows} == {(rel, "Central Bedfordshire", "2021-12-03")}
 
     # 5. A changed correction of unchanged bytes: only that report is read again.
-    admin.save_correction(rel, "Central Bedfordshire", "2021-12-10", who)
+    service.admin.save_correction(rel, "Central Bedfordshire", "2021-12-10", who)
     second = build_index(s.corpus, s.index, embedder=embedder)
     assert second.indexed == [rel] and second.unchanged == [BEDFORD_2025]
-    admin.searcher.reload()
-    (hit,) = admin.searcher.ask("Central Bedfordshire 2021: how well are care leavers supported?", k=1).hits
+    service.searcher.reload()
+    (hit,) = service.searcher.ask("Central Bedfordshire 2021: how well are care leavers supported?", k=1).hits
     assert hit.published == "2021-12-10" and "published 2021-12-10" in hit.citation
     # Nothing changed since: the serving generation stays.
     assert build_index(s.corpus, s.index, embedder=embedder).generation == second.generation
 
     # 6. A new upload of the same name after a delete starts with no correction.
-    admin.delete_file(rel, who)
-    assert _upload(admin, sample_corpus, tmp_path) == rel
+    service.admin.delete_file(rel, who)
+    assert _upload(service, sample_corpus, tmp_path) == rel
     assert metadata.read_corrections(s.corpus) == {}

@@ -1,4 +1,4 @@
-"""The inspectorate's vocabulary (assistant/vocab.py): every spelling the reports use,
+"""The inspectorate's vocabulary (assistant/language/vocab.py): every spelling the reports use,
 and no second copy of it elsewhere in the package."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import ingest, vocab
-from assistant.vocab import Grade, Intent, JudgementArea, Kind
+from assistant.language import vocab
+from assistant.language.vocab import Grade, Intent, JudgementArea, Kind
+from assistant.reports import ingest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "assistant"
 
@@ -131,7 +132,10 @@ _COPIES = re.compile(
 )
 
 
-@pytest.mark.parametrize("module", ["layout", "metadata", "chunking", "library", "document", "ingest", "ui_format"])
+@pytest.mark.parametrize(
+    "module",
+    ["reports/layout", "reports/metadata", "index/chunking", "app/library", "reports/document", "reports/ingest", "app/markdown", "app/labels"],
+)
 def test_no_second_copy_of_the_vocabulary(module):
     source = (PACKAGE / f"{module}.py").read_text(encoding="utf-8")
     assert not _COPIES.findall(source)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from corpora import copy_corpus
 
-from assistant import audit
-from assistant.watch import Watcher, relevant
+from assistant.admin import audit
+from assistant.admin.watch import Watcher, relevant
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_CACHE = ROOT / "index" / "models"
@@ -83,15 +83,15 @@ def test_a_burst_of_changes_is_one_batch_and_hidden_files_none(tmp_path, sample_
 
 
 def test_app_watch_reindexes_added_changed_and_removed_reports(tmp_path, sample_corpus, embedder):
-    from assistant.indexer import build_index
-    from assistant.search import Searcher
-    from assistant.service import Service, Settings
+    from assistant.app.service import Service, Settings
+    from assistant.index.build import build_index
+    from assistant.search.searcher import Searcher
 
     corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [BEDFORD_2025])
     index = tmp_path / "index"
     build_index(corpus, index, embedder=embedder)
     service = Service(Settings(corpus=corpus, index=index, watch=True), embedder, Searcher(index, embedder=embedder))
-    service.start_watch()
+    service.admin.start_watch()
     searcher = service.searcher
 
     def paths() -> set[str]:
@@ -106,7 +106,7 @@ def test_app_watch_reindexes_added_changed_and_removed_reports(tmp_path, sample_
 
     def ask_all_the_time() -> None:
         while not stop.is_set():
-            job = service.reindexer.last
+            job = service.admin.reindexer.last
             running = job is not None and not job.finished.is_set()
             ok = bool(searcher.ask("Bedford: how effective is the front door?", k=2).hits)
             if running:
@@ -115,7 +115,7 @@ def test_app_watch_reindexes_added_changed_and_removed_reports(tmp_path, sample_
 
     asker = threading.Thread(target=ask_all_the_time, daemon=True)
     try:
-        assert service.watcher.ready.wait(10)
+        assert service.admin.watcher.ready.wait(10)
         asker.start()
         assert NORTH_NORTHANTS not in sources(NN_QUESTION)
         # Added.
@@ -142,7 +142,7 @@ def test_app_watch_reindexes_added_changed_and_removed_reports(tmp_path, sample_
         assert NORTH_NORTHANTS not in sources(NN_QUESTION)
     finally:
         stop.set()
-        service.watcher.stop()
+        service.admin.watcher.stop()
         asker.join(10)
     assert answered_during and all(answered_during)
     watched = [r for r in audit.read(index) if r.who == "watch"]

@@ -1,0 +1,420 @@
+"""Question -> ranked verbatim passages, from the serving index generation.
+
+Dense (MiniLM) and keyword (BM25) scores are fused over the candidates of
+both, after the question's authority and years have been turned into filters.
+Questions asking who led an inspection or for the overall grade are answered
+from the report's own front-page lines, which a similarity model ranks poorly.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..index import ann, embed, keywords
+from ..index.chunking import split_sentences
+from ..index.disk import ChunkList, Generation, IndexLoadError, current_name, model_stamp
+from ..index.read import load_generation, load_serving
+from ..language.glossary import Glossary, mine_acronyms
+from ..language.vocab import LEAD_INSPECTOR_RE, OVERALL_LINE_RE, RESTATEMENT_SECTION_RE, Grade, Intent, Kind
+from ..settings import DEFAULT_K, RankingSettings
+from .abstain import rare_term_share
+from .answer import Answer, Hit, citation
+from .authorities import AuthorityTable, authority_key, norm_name
+from .query import Filters, Query, understand, without_framing
+
+
+@dataclass(frozen=True)
+class Masks:
+    """Per-passage flags the ranking steps read (one bool array each, aligned)."""
+
+    lead: np.ndarray  # the "Lead inspector: ..." line
+    overall: np.ndarray  # the page-1 overall effectiveness line
+    heading: np.ndarray  # headings, and text printed in many reports (boilerplate)
+    front: np.ndarray  # front-page lines and fragments under 5 words
+    # Summary lists ("What needs to improve?", "Recommendations", the summary for
+    # children) restate in one line a finding that the body gives with its evidence.
+    restatement: np.ndarray
+    # Printed paragraph numbers mark the judgement sections' body, where findings
+    # are stated with their evidence (2018+ reports).
+    numbered: np.ndarray
+
+    def take(self, rows: np.ndarray) -> Masks:
+        return Masks(self.lead[rows], self.overall[rows], self.heading[rows], self.front[rows], self.restatement[rows], self.numbered[rows])
+
+    @classmethod
+    def of(cls, chunks, boilerplate_reports: int) -> Masks:
+        import re
+
+        # Column by column, each test run only where it can hold: with the columns, the serving
+        # arrays of 64k passages take 0.35 s instead of 0.5 s of a replica's switch (bench/load.py).
+        def column(field: str) -> list:
+            return chunks.column(field) if isinstance(chunks, ChunkList) else [getattr(c, field) for c in chunks]
+
+        text, kind, page, section = column("text"), column("kind"), column("page"), column("section")
+        lead = np.array([k == Kind.FRONT and bool(LEAD_INSPECTOR_RE.match(t)) for k, t in zip(kind, text)], dtype=bool)
+        overall = np.array(
+            [k in (Kind.JUDGEMENT, Kind.HEADING) and p == 1 and bool(OVERALL_LINE_RE.match(t)) for k, p, t in zip(kind, page, text)], dtype=bool
+        )
+        heading = np.array([k == Kind.HEADING for k in kind], dtype=bool)
+        # Text printed in many reports (Ofsted's address, licence, "What needs to improve?")
+        # is boilerplate, whatever it shares with a question.
+        seen = Counter(text)
+        heading |= np.array([seen[t] >= boilerplate_reports for t in text], dtype=bool)
+        # Page furniture that survived cleaning ("© Crown copyright 2014") is as useless as front lines.
+        # Five words or more, as str.split counts them, matched from the start: no list of words made.
+        five_words = re.compile(r"\s*\S+\s+\S+\s+\S+\s+\S+\s+\S")
+        front = np.array([k == Kind.FRONT or not five_words.match(t) for k, t in zip(kind, text)], dtype=bool)
+        restates = {x: bool(RESTATEMENT_SECTION_RE.match(x)) for x in set(section)}  # a few hundred distinct
+        restatement = np.array([restates[x] for x in section], dtype=bool)
+        numbered = np.array([x is not None for x in column("number")], dtype=bool)
+        return cls(lead, overall, heading, front, restatement, numbered)
+
+
+@dataclass(frozen=True)
+class _Served:
+    """A generation plus the arrays that make filtering and scoring cheap."""
+
+    gen: Generation
+    dense: ann.Dense  # flat (every allowed row scored exactly) or, for millions of passages, IVF
+    report_of: np.ndarray  # chunk -> report index
+    year_of: np.ndarray  # report -> published year (0 unknown)
+    month_of: np.ndarray
+    key_of: list[str]  # report -> authority key
+    names: dict[str, str]  # authority key -> display name
+    masks: Masks
+    library: AuthorityTable  # every form that names one of its authorities
+    glossary: Glossary  # the field's terms, curated and mined from these reports
+    df: Callable[[str], int]  # passages containing a keyword term
+
+    @classmethod
+    def of(cls, gen: Generation, settings: RankingSettings) -> _Served:
+        n = len(gen.chunks)
+        report_of = np.zeros(n, dtype=np.int32)
+        for i, r in enumerate(gen.reports):
+            report_of[r.chunk_start : r.chunk_end] = i
+        years = np.array([int(r.meta.published[:4]) if r.meta.published[:4].isdigit() else 0 for r in gen.reports], dtype=np.int32)
+        months = np.array([int(r.meta.published[5:7]) if len(r.meta.published) >= 7 else 0 for r in gen.reports], dtype=np.int32)
+        keys = [authority_key(r.path, r.meta.local_authority) for r in gen.reports]
+        names: dict[str, str] = {}
+        for k, r in zip(keys, gen.reports):
+            names.setdefault(k, r.meta.local_authority or k.title())
+        masks = Masks.of(gen.chunks, settings.boilerplate_reports)
+        library = AuthorityTable.from_generation(gen)
+        return cls(gen, ann.Dense(gen.dense), report_of, years, months, keys, names, masks, library, glossary_of(gen), gen.bm25.df)
+
+
+def glossary_of(gen: Generation) -> Glossary:
+    """The curated glossary plus the acronyms these reports define on first use (mined at build time)."""
+    if gen.glossary:
+        return Glossary.build(Glossary.mined_from_json(gen.glossary))
+    # Generations written before the glossary was stored: mine them now (0.7 s for the full library).
+    return Glossary.build(mine_acronyms(c.text for c in gen.chunks))
+
+
+class Searcher:
+    """Question -> Answer over the serving generation.
+
+    Thread-safe: a re-index swaps the served generation in one assignment, and
+    each answer reads one generation from start to end.
+    """
+
+    def __init__(self, index_dir: Path, embedder: embed.Embedder | None = None, settings: RankingSettings = RankingSettings()):
+        self.index_dir = Path(index_dir)
+        self.embedder = embedder or embed.load_embedder(cache_dir=self.index_dir / "models")
+        self.settings = settings
+        self._lock = threading.Lock()
+        serving = load_serving(self.index_dir, expect_model=model_stamp(self.embedder))
+        # A damaged newest generation is passed over; say so where the admin will look.
+        self.warnings: list[str] = [f"index generation skipped: {w}" for w in serving.skipped]
+        self._served = _Served.of(serving.generation, settings)
+
+    @property
+    def generation(self) -> Generation:
+        return self._served.gen
+
+    def authorities(self) -> dict[str, str]:
+        return dict(self._served.names)
+
+    def reload(self) -> bool:
+        """Serve the current generation if it changed; True when swapped."""
+        name = current_name(self.index_dir)
+        if not name or name == self._served.gen.name:
+            return False
+        with self._lock:
+            if name != self._served.gen.name:
+                try:
+                    gen = load_generation(self.index_dir, name, expect_model=model_stamp(self.embedder))
+                except IndexLoadError as exc:
+                    # Keep answering from the generation we have rather than fail every question.
+                    self.warnings.append(f"new index generation {name} not loaded: {exc}")
+                    return False
+                self._served = _Served.of(gen, self.settings)
+                return True
+        return False
+
+    # -- retrieval ------------------------------------------------------------------
+
+    def understand(self, question: str) -> Query:
+        """Read the question against this library's authorities (see query.understand)."""
+        s = self._served
+        return understand(question, s.library, s.glossary)
+
+    def ask(
+        self,
+        question: str,
+        k: int = DEFAULT_K,
+        filters: Filters | None = None,
+        use_question: bool = True,
+        mode: str = "hybrid",
+    ) -> Answer:
+        """Understand `question` (unless `use_question` is False: then only `filters`
+        apply and every word is scored) and search for it."""
+        q = self.understand(question).with_filters(filters) if use_question else Query.plain(question, filters or Filters())
+        return self.search(q, k=k, mode=mode)
+
+    def search(self, q: Query, k: int = DEFAULT_K, mode: str = "hybrid") -> Answer:
+        """The ranked passages for an understood question: scope -> candidates ->
+        fuse -> penalise -> floor -> highlight. `mode` "dense" or "bm25" scores by
+        one signal alone (for benchmarks)."""
+        s = self._served  # one generation for the whole answer, whatever reloads meanwhile
+        f, notes = self._scope(s, q)
+        answer = Answer(q.text, f, (), q.month, q.intent, tuple(notes), s.gen.name, s.names, also_searched=q.also)
+        if reason := not_in_library(q):
+            # Nothing was searched, so no glossary terms either.
+            return replace(
+                answer,
+                abstained=reason,
+                also_searched=(),
+                suggestions=("ask about an English local authority the library holds (see the Library tab)",),
+            )
+        rows = np.flatnonzero(self._report_mask(s, f)[s.report_of]) if len(s.report_of) else np.zeros(0, dtype=np.int64)
+        if len(rows) == 0:
+            return answer
+        dense, bm, terms = self._signals(s, q, rows)
+        st = self.settings
+        if (extra := self._glossary_bm25(s, q, rows, terms)) is not None:
+            # The glossary's words count for less than the question's own; the floor reads only the own.
+            keyword = (bm + st.glossary_weight * extra).astype(np.float32)
+            terms = terms + [t for phrase in q.also for t in keywords.terms(phrase)]
+        else:
+            keyword = bm
+        if mode == "dense":
+            score = dense.copy()
+        elif mode == "bm25":
+            score = keyword.astype(np.float32)
+        else:
+            score = fuse(dense, keyword, st)
+            score = penalise(score, s.masks.take(rows), q, _near_month(s, rows, q.month), st)
+            if not q.intent:
+                score = apply_floor(score, dense, bm, st)
+                if abstains(score, unknown_share(terms, s.df, len(s.gen.chunks), st), st):
+                    return replace(answer, abstained=NOTHING_MATCHES, suggestions=TOPICS)
+        qterms = set(terms)
+        hits = [self._hit(s, int(rows[j]), rank, float(score[j]), qterms) for rank, j in enumerate(ranked(score, k), 1)]
+        return replace(answer, hits=tuple(hits))
+
+    def _scope(self, s: _Served, q: Query) -> tuple[Filters, list[str]]:
+        """The filters to apply: the question's, widened by a year either side when
+        no report matches years the question named (and says so)."""
+        f = q.filters
+        if q.years_asked and (f.year_from or f.year_to) and not self._report_mask(s, f).any():
+            wider = replace(f, year_from=(f.year_from or 0) - 1, year_to=(f.year_to or 9999) + 1)
+            if self._report_mask(s, wider).any():
+                return wider, [f"no report published in {f.year_from}-{f.year_to}; searched a year either side"]
+        return f, []
+
+    def _signals(self, s: _Served, q: Query, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Cosine and BM25 score of every row in scope, and the keyword terms used.
+
+        Words that became filters would only pull in every passage of that report
+        (its header names the authority and year): `search_text` leaves them out.
+        """
+        text = q.search_text
+        terms = keywords.terms(without_framing(text)) or keywords.terms(text)
+        bm = s.gen.bm25.scores(terms)[rows] if terms else np.zeros(len(rows), dtype=np.float32)
+        qv = self.embedder.encode([text])[0]
+        return dense_scores(s.dense, qv, rows, bm, self.settings.candidates), bm, terms
+
+    def _glossary_bm25(self, s: _Served, q: Query, rows: np.ndarray, own: list[str]) -> np.ndarray | None:
+        """BM25 of the glossary's wording of the question ("return home interview"), or None."""
+        added = [t for phrase in q.also for t in keywords.terms(phrase) if t not in own]
+        return s.gen.bm25.scores(list(dict.fromkeys(added)))[rows] if added else None
+
+    def _report_mask(self, s: _Served, f: Filters) -> np.ndarray:
+        ok = np.ones(len(s.gen.reports), dtype=bool)
+        if f.authorities:
+            wanted = set(f.authorities)
+            ok &= np.array([k in wanted for k in s.key_of], dtype=bool)
+        if f.year_from:
+            ok &= s.year_of >= f.year_from
+        if f.year_to:
+            ok &= (s.year_of <= f.year_to) & (s.year_of > 0)
+        if f.reports:
+            wanted_r = set(f.reports)
+            ok &= np.array([r.path in wanted_r for r in s.gen.reports], dtype=bool)
+        return ok
+
+    def _hit(self, s: _Served, ci: int, rank: int, score: float, qterms: set[str]) -> Hit:
+        c = s.gen.chunks[ci]
+        r = s.gen.reports[int(s.report_of[ci])]
+        m = r.meta
+        url = f"{m.source_url}#page={c.page}" if m.source_url else ""
+        return Hit(
+            rank=rank,
+            score=score,
+            source=r.path,
+            title=m.title,
+            local_authority=m.local_authority,
+            published=m.published,
+            page=c.page,
+            paragraph=c.number,
+            section=c.section,
+            text=c.text,
+            highlight=highlight(c.text, qterms),
+            citation=citation(m.title, m.local_authority, m.published, c.page, c.number, m.source_url),
+            url=url,
+            chunk_id=c.id,
+            judgement=c.judgement,
+            grade=c.grade,
+            report_grade=(g := Grade.parse(m.overall)) and g.value or "",
+        )
+
+    def best_per_report(self, topic: str, authority: str, k_each: int = 1) -> list[Hit]:
+        """The 'over time' view: the best passage from each of one authority's reports, oldest first."""
+        s = self._served
+        key = norm_name(authority) if authority not in s.names else authority
+        out: list[Hit] = []
+        reports = sorted((r for r, kk in zip(s.gen.reports, s.key_of) if kk == key), key=lambda r: r.meta.published)
+        for r in reports:
+            out.extend(self.search(Query.plain(topic, Filters(reports=(r.path,))), k=k_each).hits)
+        return out
+
+
+# -- the ranking steps: small arrays in, arrays out ---------------------------------------
+
+
+def dense_scores(dense: ann.Dense, qv: np.ndarray, rows: np.ndarray, bm: np.ndarray, candidates: int) -> np.ndarray:
+    """Cosine of the question with each row in scope. A flat index scores every row
+    exactly; an IVF index (millions of passages) scores only its `candidates` nearest
+    rows and BM25's, and gives the rest -1, below any floor: fusion ranks no others."""
+    if dense.ivf is None:
+        return dense.scores(qv, rows)
+    out = np.full(len(rows), -1.0, dtype=np.float32)
+    near, cos = dense.search(qv, rows, candidates)
+    out[np.searchsorted(rows, near)] = cos
+    top_bm = _top(bm, candidates)
+    out[top_bm] = dense.scores(qv, rows[top_bm])
+    return out
+
+
+NOTHING_MATCHES = "nothing in the reports matches"
+# What the library does hold, offered when it abstains: the inspections' judgement areas.
+TOPICS = (
+    "ask about what the reports judge: help and protection (the front door, MASH, thresholds, child protection), "
+    "children in care, care leavers, adoption and fostering, or leadership (caseloads, supervision, the workforce)",
+)
+
+
+def unknown_share(terms: list[str], df, n_docs: int, st: RankingSettings) -> float:
+    """Share of the question's keyword weight (idf mass) in words the library barely knows:
+    most of an off-topic question's weight, almost none of a real one's. "Barely" scales
+    with the library: in the sample's few hundred passages most words are rare, and only a
+    word found nowhere is unknown."""
+    rare = max(1.0, st.rare_below * n_docs / st.rare_per)
+    return rare_term_share(terms, df, n_docs, rare)
+
+
+def abstains(score: np.ndarray, unknown: float, st: RankingSettings) -> bool:
+    """Calibrated on questions (bench/abstain.py): the best passage is not good enough once
+    the question's words the library does not know are counted against it."""
+    top = float(score.max()) if len(score) else -math.inf
+    return not math.isfinite(top) or top - st.unknown_weight * unknown < st.abstain_below
+
+
+def not_in_library(q: Query) -> str:
+    """Why the library cannot answer a question about a place it holds no report
+    for ("" when it can): quoting another council would look like an answer."""
+    if not q.places or q.filters.authorities or q.filters.reports:
+        return ""
+    names = ", ".join(dict.fromkeys(p.label for p in q.places))
+    return f"no report for {names} in this library"
+
+
+def fuse(dense: np.ndarray, bm: np.ndarray, st: RankingSettings) -> np.ndarray:
+    """Cosine plus weighted, max-normalised BM25 over the union of both signals' top
+    `candidates`; every other row scores -inf."""
+    cand = np.union1d(_top(dense, st.candidates), _top(bm, st.candidates))
+    score = np.full(len(dense), -np.inf, dtype=np.float32)
+    bm_max = max(float(bm.max()), st.min_bm25) if len(bm) else 1.0
+    score[cand] = dense[cand] + st.bm25_weight * bm[cand] / bm_max
+    return score
+
+
+def penalise(score: np.ndarray, m: Masks, q: Query, near_month: np.ndarray | None, st: RankingSettings) -> np.ndarray:
+    """Push down what is rarely the quotable answer (headings, boilerplate, front-page
+    lines, summary restatements) and lift what the question's intent asks for, or,
+    with no intent, the judgement sections' numbered paragraphs."""
+    score = score.copy()  # in place from here: the sums stay float32, as fused
+    score -= st.heading_penalty * m.heading
+    if q.intent != Intent.LEAD_INSPECTOR:
+        score -= st.front_penalty * m.front
+    if not q.wants_actions:
+        score -= st.restatement_penalty * m.restatement
+    if q.intent == Intent.LEAD_INSPECTOR:
+        score += st.intent_boost * m.lead
+    elif q.intent == Intent.OVERALL:
+        score += st.intent_boost * m.overall
+    else:
+        score += st.numbered_boost * m.numbered
+    if near_month is not None:
+        score += st.month_boost * near_month
+    return score
+
+
+def apply_floor(score: np.ndarray, dense: np.ndarray, bm: np.ndarray, st: RankingSettings) -> np.ndarray:
+    """Show nothing rather than the least bad noise: a passage must share a word with
+    the question, or be a close paraphrase of it."""
+    relevant = (dense >= st.strong_dense) | ((dense >= st.min_dense) & (bm > 0))
+    return np.where(relevant, score, -np.inf).astype(score.dtype)
+
+
+def ranked(score: np.ndarray, k: int) -> list[int]:
+    """Positions of the `k` best finite scores, best first (ties keep row order)."""
+    order = np.argsort(-score, kind="stable")[:k]
+    return [int(j) for j in order if math.isfinite(float(score[j]))]
+
+
+def _near_month(s: _Served, rows: np.ndarray, month: int | None) -> np.ndarray | None:
+    if not month:
+        return None
+    return np.abs(s.month_of[s.report_of[rows]] - month) <= 2
+
+
+def _top(x: np.ndarray, n: int) -> np.ndarray:
+    if len(x) <= n:
+        return np.arange(len(x))
+    return np.argpartition(-x, n)[:n]
+
+
+def highlight(text: str, qterms: set[str], most: int = 2) -> tuple[str, ...]:
+    """The sentence(s) sharing most question terms: exact substrings of `text`."""
+    if not qterms:
+        return ()
+    sents = split_sentences(text)
+    scored = []
+    for i, sent in enumerate(sents):
+        overlap = len(qterms & keywords.term_set(sent))
+        if overlap:
+            scored.append((overlap, -i, sent))
+    scored.sort(reverse=True)
+    best = [s for _, _, s in scored[:most] if s in text]
+    if len(sents) == 1 and best:
+        return (best[0],)
+    return tuple(sorted(best, key=text.find))
