@@ -22,15 +22,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def main() -> int:
-    from test_cluster import assert_same_index
-
     from assistant.index import cluster
     from assistant.index.build import build_index
     from assistant.index.embed import load_embedder
+    from tests.integration.test_cluster import assert_same_index
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "ofsted-ilacs")

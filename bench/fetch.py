@@ -27,11 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-import reportserver as rs
 
 from assistant.admin import download, manifest
+from tests.support import reportserver as rs
 
 NN = "2637539_north northamptonshire/children's services inspection - 07 july 2026.pdf"
 NN_QUESTION = "North Northamptonshire: how well are care leavers supported?"

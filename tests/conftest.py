@@ -1,4 +1,15 @@
-"""Shared fixtures: the real sample corpus, the real model, one built index per session."""
+"""Shared fixtures: the real sample corpus, the real model, one built index per session,
+and the fake embedder's index for tests where the model is not the point.
+
+Which to use: `fake_index` / `fake_searcher` (tests/support/fakes.py: instant, real
+passages, hashed bag-of-words vectors) for anything but ranking quality; `sample_index` /
+`searcher` (the real model) when which passage comes first is what the test checks;
+`writable_index` for a private copy of the real index to change or break.
+
+Markers are set here from what a test uses: `model` on every test that needs the real
+model (its fixtures, or an app, which loads it), `browser` and `ray` on the files that
+drive Chromium or a Ray cluster. Select with e.g. `-m "not model"`.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +18,19 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "corpus"
-SHARED = ROOT.parent / "shared" / "corpus" / "ofsted-ilacs"
-# The ONNX export is cached across test runs here (git-ignored); it is rebuilt if absent.
-MODEL_CACHE = ROOT / "index" / "models"
+from tests.support.paths import MODEL_CACHE, SAMPLE, SHARED
+
+MODEL_FIXTURES = {"embedder", "sample_index", "writable_index", "searcher", "onnx_embedder", "torch_embedder"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        path = Path(str(item.fspath))
+        if names & MODEL_FIXTURES or path.parent.name == "e2e":
+            item.add_marker(pytest.mark.model)
+        if path.name.startswith("test_browser") or "browser" in names:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
@@ -35,8 +54,8 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def fake_embedder():
-    """Deterministic, instant stand-in for logic tests (tests/fakes.py); not for ranking quality."""
-    from fakes import HashingEmbedder
+    """Deterministic, instant stand-in for logic tests (tests/support/fakes.py); not for ranking quality."""
+    from tests.support.fakes import HashingEmbedder
 
     return HashingEmbedder()
 
@@ -49,6 +68,15 @@ def fake_index(tmp_path_factory, fake_embedder) -> Path:
     index = tmp_path_factory.mktemp("fake-index")
     build_index(SAMPLE, index, embedder=fake_embedder)
     return index
+
+
+@pytest.fixture(scope="session")
+def fake_searcher(fake_index, fake_embedder):
+    """A searcher over `fake_index`: real passages, citations and filters; keyword scores as
+    with the real model, dense scores from hashed words."""
+    from assistant.search.searcher import Searcher
+
+    return Searcher(fake_index, embedder=fake_embedder)
 
 
 @pytest.fixture(scope="session")
