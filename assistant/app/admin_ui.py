@@ -28,7 +28,7 @@ def _review_row(r: UploadReview) -> list[str]:
     return [r.path, m.title, m.local_authority, m.published or "not stated", m.lead_inspector, m.overall, library.judgements_text(m.judgements), fix]
 
 
-def admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None:
+def admin_panel(service: Service, lib: gr.HTML, authority_choices) -> None:
     pw = gr.Textbox(label="Admin password", type="password", elem_id="admin-password")
     login = gr.Button("Log in", elem_id="admin-login")
     login_msg = gr.Markdown()
@@ -117,7 +117,7 @@ def admin_panel(service: Service, lib: gr.Dataframe, authority_choices) -> None:
         return (
             message,
             service.index_status(),
-            library.table(service.searcher.generation),
+            library.view(service.searcher.generation),
             gr.update(choices=service.admin.report_files(), value=None),
             service.audit_markdown(),
             gr.update(choices=service.admin.uploaded_files()),

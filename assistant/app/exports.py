@@ -40,6 +40,7 @@ EXPORT_COLUMNS = (
     "url",
     "judgement",
     "grade",
+    "answer_link",  # the link that reproduces the answer (app.permalink), the same on every row
 )
 
 
@@ -59,7 +60,7 @@ def _grade_fields(h: Hit) -> tuple[str, str]:
     return getattr(h, "judgement", "") or "", getattr(h, "grade", "") or ""
 
 
-def export_csv(a: Answer, base_url: str = "") -> str:
+def export_csv(a: Answer, base_url: str = "", link: str = "") -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(EXPORT_COLUMNS)
@@ -81,10 +82,17 @@ def export_csv(a: Answer, base_url: str = "") -> str:
                         h.section,
                         export_url(h, base_url),
                         *_grade_fields(h),
+                        link,
                     )
                 ]
             )
     return buf.getvalue()
+
+
+def _link(url: str) -> str:
+    """A link for an autolink <...>: percent-encoded already (app.permalink); anything that
+    could end the autolink or start markup is encoded too."""
+    return re.sub(r"[<>\s\"'`]", lambda m: f"%{ord(m.group(0)):02X}", url)
 
 
 _EXPORT_SPECIALS = re.compile(r"([\\`*_\[\]#|~$!])")
@@ -97,13 +105,15 @@ def _escape_export(text: str) -> str:
     return html.escape(_EXPORT_SPECIALS.sub(r"\\\1", text), quote=False)
 
 
-def export_markdown(a: Answer, base_url: str = "") -> str:
+def export_markdown(a: Answer, base_url: str = "", link: str = "") -> str:
     lines = [
         f"# {_escape_export(a.question)}",
         "",
         f"Searched: {_escape_export(filters_text(a.filters, a.authority_names))}",
         "",
     ]
+    if link:
+        lines += [f"Link to this answer: <{_link(link)}>", ""]
     if not a.hits:
         lines.append("No passage in the reports matches this question.")
     for g in group_by_report(a.hits):
@@ -334,10 +344,11 @@ ACROSS_COLUMNS = (
     "url",
     "score",
     "source",
+    "answer_link",  # the link that reproduces the across answer (app.permalink)
 )
 
 
-def across_csv(a, base_url: str = "") -> str:
+def across_csv(a, base_url: str = "", link: str = "") -> str:
     """One row per report of a themes.AcrossAnswer: its best passage."""
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -365,6 +376,7 @@ def across_csv(a, base_url: str = "") -> str:
                     export_url(h, base_url),
                     round(h.score, 4),
                     r.source,
+                    link,
                 )
             ]
         )

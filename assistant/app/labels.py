@@ -34,7 +34,10 @@ def report_label(title: str, authority: str, published: str, source: str) -> str
     """ "Title — Authority, 14 January 2022" as plain text; a report without metadata is
     named by its file and "date not stated", with no empty part or stray punctuation."""
     name = " ".join((title or "").split()) or PurePosixPath(source or "").stem or "Inspection report"
-    rest = ", ".join(b for b in (" ".join((authority or "").split()), date_label(published)) if b)
+    who = " ".join((authority or "").split())
+    if who and who.lower() in name.lower():
+        who = ""  # "Blackpool Borough Council: Inspection of ..." names it already: once is enough
+    rest = ", ".join(b for b in (who, date_label(published)) if b)
     return f"{name} — {rest}"
 
 

@@ -29,6 +29,15 @@ def escape_text(text: str) -> str:
     return html.escape(_MD_SPECIALS.sub(r"\\\1", text), quote=False)
 
 
+def link_markdown(url: str, text: str = "Link to this answer") -> str:
+    """A link (app.permalink's: percent-encoded, http(s) or relative "?…") as Markdown; any
+    character that could end the link or start markup is percent-encoded again."""
+    if not re.match(r"(?:https?://|\?)", url or ""):
+        return ""
+    safe = re.sub(r"[\s<>()\[\]\\\"'`]", lambda m: f"%{ord(m.group(0)):02X}", url)
+    return f"[{escape_text(text)}]({safe})"
+
+
 def pdf_link(h: Hit) -> str:
     return file_link(h.source, h.page)
 
@@ -140,26 +149,8 @@ def over_time_markdown(hits: list[Hit], authority: str, topic: str) -> str:
 
 # --- across reports ------------------------------------------------------------------
 
-# One colour per grade, the same in every chart (green good, amber RI, red inadequate).
-GRADE_COLOURS = {
-    "outstanding": "#0b6e2e",
-    "good": "#4caf50",
-    "requires improvement": "#f0a202",
-    "adequate": "#c9b458",
-    "inadequate": "#d1242f",
-    "not graded": "#9e9e9e",
-}
-CHART_COLUMNS = ("year", "grade", "reports")
 ACROSS_TABLE_HEADERS = ("rank", "match", "authority", "published", "grade", "page", "¶", "passage")
 MAX_ACROSS_SHOWN = 60  # passages rendered at once; the table and the CSV hold every report
-
-
-def chart_frame(tally):
-    """Reports per year and grade (themes.Tally items) as the DataFrame a gr.BarPlot draws."""
-    import pandas as pd
-
-    rows = [(t.year, t.grade, t.reports) for t in tally if t.year.isdigit()]
-    return pd.DataFrame(rows, columns=list(CHART_COLUMNS)).astype({"year": str, "grade": str, "reports": int})
 
 
 def _grade_label(grade: str) -> str:

@@ -166,13 +166,14 @@ class Service:
             out.append("rephrase the question in the words a report would use")
         return tuple(out)
 
-    def export_files(self, answer: Answer) -> tuple[Path, Path]:
+    def export_files(self, answer: Answer, link: str = "") -> tuple[Path, Path]:
+        """The answer's passages as CSV and Markdown; `link` reproduces it (app.permalink)."""
         self._prune_exports()
         stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{time.perf_counter_ns() % 1_000_000:06d}"
         csv_path = self.export_dir / f"passages-{stamp}.csv"
         md_path = self.export_dir / f"passages-{stamp}.md"
-        csv_path.write_text(exports.export_csv(answer), encoding="utf-8")
-        md_path.write_text(exports.export_markdown(answer), encoding="utf-8")
+        csv_path.write_text(exports.export_csv(answer, link=link), encoding="utf-8")
+        md_path.write_text(exports.export_markdown(answer, link=link), encoding="utf-8")
         return csv_path, md_path
 
     def _export_stamp(self) -> str:
@@ -228,10 +229,11 @@ class Service:
             explicit = Filters(tuple(norm_name(a) for a in authorities or ()), year_from or None, year_to or None)
         return self.across(question, explicit, tuple(grades or ()), per_report).to_json()
 
-    def across_files(self, a: themes.AcrossAnswer) -> tuple[Path, Path, Path, Path]:
-        """The across table as CSV (one row per report), and its reports as BibTeX, RIS and CSL-JSON."""
+    def across_files(self, a: themes.AcrossAnswer, link: str = "") -> tuple[Path, Path, Path, Path]:
+        """The across table as CSV (one row per report; `link` reproduces it), and its reports
+        as BibTeX, RIS and CSL-JSON."""
         csv_path = self.export_dir / f"across-{self._export_stamp()}.csv"
-        csv_path.write_text(exports.across_csv(a), encoding="utf-8")
+        csv_path.write_text(exports.across_csv(a, link=link), encoding="utf-8")
         return (csv_path, *self.citation_files(exports.across_cited(a), "across-reports"))
 
     # admin -----------------------------------------------------------------------------

@@ -266,12 +266,40 @@ OVERALL_QUESTION_RE = re.compile(
 # Questions that ask what must change: for these the "What needs to improve?"
 # and "Recommendations" lists are the answer, not a restatement of it.
 ACTIONS_QUESTION_RE = re.compile(r"\b(recommend\w*|improve|improvements?|areas? for|priorit\w+|needs? to|should|must)\b", re.IGNORECASE)
-# Words that frame a question about a report rather than say what it is about
-# ("what did inspectors say about ...", "according to the 2019 report"), and
-# "late"/"early" only where they qualify a year. Printed in most passages, they
-# only add keyword noise.
+# The one list of framing words: words that frame a question rather than name its theme.
+# REPORT_FRAMING are those about the report itself ("what did inspectors say about ...",
+# "according to the 2019 report"): printed in most passages, they only add keyword noise,
+# so FRAMING_RE takes them out of keyword queries (with "late"/"early" where they qualify
+# a year). FRAMING_WORDS adds the words that frame a researcher's question or judge the
+# practice ("which authorities were praised for ...", "where was ... weak"): the across
+# view never counts one as a concept a passage must contain (search.themes). Matched as
+# written, not stemmed: "discussed" frames a question, "discussions" may be its theme.
+REPORT_FRAMING = (
+    "ofsted inspector inspectors inspection inspections inspected report reports reported say says said find finds found finding findings"
+).split()
 FRAMING_RE = re.compile(
-    r"\b(ofsted|inspectors?|inspections?|inspected|reports?|reported|according to|says?|said|finds?|found|findings?)\b"
-    r"|\b(late|early|mid)(?=[\s-]+(?:19|20)\d\d\b)",
+    r"\b(" + "|".join(REPORT_FRAMING) + r"|according to)\b" r"|\b(late|early|mid)(?=[\s-]+(?:19|20)\d\d\b)",
     re.IGNORECASE,
+)
+FRAMING_WORDS = frozenset(
+    REPORT_FRAMING
+    + (
+        # the question's own frame
+        "about regarding concerning according tell told show shown give list comment comments commented think thought "
+        "i me my we us our you your please "
+        "which what whats where when how who whose why across all any "
+        "authority authorities council councils local la las area areas "
+        # judging words: the grade filter says what was praised, not the passage's wording
+        "praise praised praising criticise criticised criticism criticize criticized commended "
+        "good better best well strong strength strengths weak weakness weaknesses poor effective effectiveness "
+        "ineffective outstanding inadequate requires improvement adequate judged rated graded "
+        "example examples evidence discuss discussed discusses mention mentioned describe described "
+        # function words the keyword stop list keeps
+        "were was is are been being be have has had do does did their they them there these those this that "
+        "can could would should will shall may might also very much many more most some other such "
+        "without after before within during between held hold holds made make makes take taken use used uses "
+        "ensure ensures provide provided given "
+        # the reports' universal subject: every passage is about children and families
+        "child children kid kids young people person family families"
+    ).split()
 )

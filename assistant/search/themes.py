@@ -30,7 +30,7 @@ import numpy as np
 from ..index import keywords
 from ..index.chunking import Chunk
 from ..index.keywords import KeywordIndex
-from ..language.vocab import GRADE_RE, Grade
+from ..language.vocab import FRAMING_WORDS, GRADE_RE, Grade
 from .answer import Hit, filters_json
 from .query import Filters, without_framing
 from .searcher import Searcher, authority_key
@@ -64,8 +64,8 @@ EXTRA_ROUNDS = 1
 
 # Either spelling of a glossary entry (glossary.load_curated: "MASH" and "multi-agency
 # safeguarding hub") covers the concept, whichever the question used.
-# TODO(vocab): the synonym groups and the framing words below are knowledge of the
-# reports' language; they belong with language.vocab / the glossary.
+# TODO(vocab): the synonym groups below are knowledge of the reports' language; they
+# belong with language.vocab / the glossary (the framing words are there: FRAMING_WORDS).
 # Words that mean the same thing in the reports' usage; a question's word is covered by any of its group.
 SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("data", "information", "intelligence", "metrics"),
@@ -88,24 +88,6 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("initial", "first"),
     ("enquiry", "enquiries", "investigation", "investigations"),
     ("turnover", "churn", "stability", "instability"),
-)
-# Words that frame a researcher's question or judge the practice rather than name a theme:
-# "which authorities were praised for ...", "where was ... weak". The grade filter says
-# what was praised; the concept check must not require the word "praised" in a passage.
-FRAMING = (
-    "which what where when how who whose authority authorities council councils local la las area areas "
-    "praise praised praising criticise criticised criticism criticize criticized commended "
-    "good better best well strong strength strengths weak weakness weaknesses poor effective effectiveness "
-    "ineffective outstanding inadequate requires improvement adequate judged rated graded "
-    "example examples evidence discuss discussed discusses mention mentioned describe described say said "
-    "inspector inspectors inspection inspections report reports ofsted across all "
-    # function words the keyword stop list keeps
-    "were was is are been being be have has had do does did their they them there these those this that "
-    "can could would should will shall may might also very much many more most some any other such "
-    "without after before within during between held hold holds made make makes take taken use used uses "
-    "ensure ensures provide provided given "
-    # the reports' universal subject: every passage is about children and families
-    "child children kid kids young people person family families"
 )
 
 
@@ -338,10 +320,9 @@ def passage_grade(chunk: Chunk | None) -> tuple[str, str]:
 # --- concepts ---------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def _framing_words() -> frozenset[str]:
-    # Matched as written, not stemmed: "discussed" frames a question, "discussions" may be its theme.
-    return frozenset(FRAMING.split())
+    # The one list of them, with the reports' other language (language.vocab).
+    return FRAMING_WORDS
 
 
 @lru_cache(maxsize=1)

@@ -116,7 +116,7 @@ def test_chat_library_and_admin_upload(app):
 
             # 3. Markup in a question is shown as text, never run or fetched.
             ask(page, "<img src=x onerror=alert(1)> **adoption** [x](http://evil.example)", 2)
-            assert page.locator("#chat img").count() == 0 and page.locator("#chat a[href*='evil']").count() == 0
+            assert page.locator("#chat img").count() == 0 and page.locator("#chat a[href^='http://evil']").count() == 0
             assert "<img src=x onerror=alert(1)>" in page.locator("#chat [data-testid='user']").nth(2).inner_text()
             page.screenshot(path=str(ARTIFACTS / "2-follow-up.png"), full_page=True)
 

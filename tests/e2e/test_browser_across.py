@@ -93,7 +93,7 @@ def test_across_reports_chart_count_table_exports_and_order(app):
             # The chart renders: one bar per (year, grade) the JSON counts.
             chart = page.locator("#across-chart")
             chart.locator("svg").first.wait_for(timeout=15_000)
-            bars = chart.locator("g.mark-rect.plot_marks path")
+            bars = chart.locator("rect.bar")
             bars.first.wait_for(timeout=15_000)
             assert bars.count() == len(api["by_year_grade"]), chart.inner_html()[:2000]
             page.screenshot(path=str(ARTIFACTS / "across-1-chart.png"), full_page=True)
@@ -107,25 +107,26 @@ def test_across_reports_chart_count_table_exports_and_order(app):
             csl = _downloaded(page, "#across-csl")
             assert csl.lstrip().startswith("[")
 
-            # Selecting a bar (a brush across it) narrows the passages to its year's reports.
+            # The year list narrows the passages to one year's reports.
             year = api["by_year_grade"][0]["year"]
             in_year = sum(t["reports"] for t in api["by_year_grade"] if t["year"] == year)
-            box = bars.first.bounding_box()
-            y = box["y"] + box["height"] / 2
-            page.mouse.move(box["x"] + 3, y)
-            page.mouse.down()
-            page.mouse.move(box["x"] + box["width"] - 3, y, steps=8)
-            page.mouse.up()
+            _pick(page, "across-year", year)
             passages = page.locator("#across-passages")
             passages.get_by_text(f"Showing {year}").wait_for(timeout=10_000)
-            assert page.locator("#across-year input").input_value() == year
             assert f"Showing {year}: {in_year} report" in passages.inner_text()
             assert passages.locator("blockquote").count() == in_year
             page.screenshot(path=str(ARTIFACTS / "across-2-year.png"), full_page=True)
             # The grade list narrows further, to one grade of the chart's colours.
             grade = api["by_year_grade"][0]["grade"]
-            _pick(page, "across-grade", grade[:1].upper() + grade[1:])
-            passages.get_by_text(f"Showing {year} · {grade[:1].upper() + grade[1:]}").wait_for(timeout=10_000)
+            label = grade[:1].upper() + grade[1:]
+            _pick(page, "across-grade", label)
+            passages.get_by_text(f"Showing {year} · {label}").wait_for(timeout=10_000)
+            # A bar (one grade of one year) selects both lists: the passages behind it.
+            _pick(page, "across-year", "all years")
+            _pick(page, "across-grade", "all grades")
+            bars.first.click()
+            passages.get_by_text(f"Showing {year} · {label}").wait_for(timeout=10_000)
+            assert page.locator("#across-year input").input_value() == year
 
             # The chat: groups by best passage; then newest report first.
             page.get_by_role("tab", name="Ask").click()
@@ -163,7 +164,7 @@ def test_across_reports_chart_count_table_exports_and_order(app):
             page.locator("#ot-authority input").click()
             page.get_by_role("option", name=re.compile("^Bedford")).first.click()
             page.locator("#over-time").click()
-            ot_bars = page.locator("#over-time-chart g.mark-rect.plot_marks path")
+            ot_bars = page.locator("#over-time-chart rect.bar")
             ot_bars.first.wait_for(timeout=15_000)
             assert ot_bars.count() == 3
             page.screenshot(path=str(ARTIFACTS / "across-4-over-time.png"), full_page=True)

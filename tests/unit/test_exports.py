@@ -160,8 +160,14 @@ def test_answer_csv_keeps_its_columns_and_adds_grade_at_the_end(real_answer):
         "section",
         "url",
     ]
-    assert head[11:] == ["judgement", "grade"]
+    assert head[11:] == ["judgement", "grade", "answer_link"]
     assert len(rows) - 1 == len(real_answer.hits)
+    # The link that reproduces the answer (app.permalink) rides on every row, and in the Markdown.
+    link = "http://127.0.0.1:7860/?q=care%20leavers&k=3"
+    rows = list(csv.DictReader(io.StringIO(exports.export_csv(real_answer, link=link))))
+    assert {r["answer_link"] for r in rows} == {link}
+    assert f"Link to this answer: <{link}>" in exports.export_markdown(real_answer, link=link)
+    assert "<script>" not in exports.export_markdown(real_answer, link=link + "<script>")
 
 
 def test_across_table_one_row_per_report(fake_searcher):
