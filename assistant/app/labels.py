@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ..reports.metadata import MONTH_NAMES
+from ..language.vocab import MONTH_NAMES
 from ..search.answer import Hit
 from ..search.query import Filters
 

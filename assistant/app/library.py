@@ -8,7 +8,7 @@ from dataclasses import astuple, dataclass, fields, replace
 from urllib.parse import quote
 
 from ..index.disk import Generation
-from ..language.vocab import Grade, JudgementArea
+from ..language.vocab import GRADE_SHORT, Grade, JudgementArea
 from ..reports.document import Judgement
 from ..search.themes import GRADE_ORDER
 
@@ -64,7 +64,8 @@ def judgements_text(judgements: tuple[Judgement, ...]) -> str:
         area = JudgementArea.of(j.area)
         if area is JudgementArea.OVERALL:
             continue
-        grade = "RI" if Grade.parse(j.grade) is Grade.REQUIRES_IMPROVEMENT else j.grade
+        g = Grade.parse(j.grade)
+        grade = GRADE_SHORT.get(g, j.grade) if g else j.grade
         out.append(f"{area or j.area}: {grade}")
     return "; ".join(out)
 

@@ -21,6 +21,13 @@ from pathlib import Path
 # The curated tables beside this module: the glossary, authority aliases, the gazetteer of places.
 DATA = Path(__file__).resolve().parent / "data"
 
+# --- dates --------------------------------------------------------------------------
+
+# Month names in full, in order: dates are read (reports.metadata), asked about
+# (search.query) and written (app.labels) with these.
+MONTH_NAMES = tuple("january february march april may june july august september october november december".split())
+MONTHS = {m: i + 1 for i, m in enumerate(MONTH_NAMES)}
+
 # --- grades -------------------------------------------------------------------------
 
 
@@ -240,6 +247,10 @@ class Kind(StrEnum):
     FOOTNOTE = "footnote"
     JUDGEMENT = "judgement"  # a row of the page-1 judgement table
     FRONT = "front"  # "Inspection dates: ...", "Lead inspector: ..." lines
+
+
+# Grades a table may shorten, as readers of the reports do: "In care: RI".
+GRADE_SHORT = {Grade.REQUIRES_IMPROVEMENT: "RI"}
 
 
 # --- questions ---------------------------------------------------------------------------------

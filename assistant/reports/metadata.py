@@ -17,6 +17,7 @@ from ..language.vocab import (
     INSPECTOR_TITLE_RE,
     JUDGEMENT_ROW_RE,
     LEAD_INSPECTOR_RE,
+    MONTHS,
     OVERALL_ROW_RE,
     PUBLISHED_RE,
     SIF_OVERALL_RE,
@@ -26,9 +27,6 @@ from ..language.vocab import (
 from .corpus import CORRECTIONS, MANIFEST
 from .document import FRONT, HEADING, JUDGEMENT, Judgement, Paragraph, ReportMeta
 
-# Month names in full, in order: dates are read and written with these.
-MONTH_NAMES = tuple("january february march april may june july august september october november december".split())
-MONTHS = {m: i + 1 for i, m in enumerate(MONTH_NAMES)}
 _DATE_RE = re.compile(r"(\d{1,2})\s+(" + "|".join(MONTHS) + r")\s+(\d{4})", re.IGNORECASE)
 
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from ..language.glossary import Glossary
-from ..language.vocab import ACTIONS_QUESTION_RE, FRAMING_RE, LEAD_QUESTION_RE, OVERALL_QUESTION_RE, Intent
-from ..reports.metadata import MONTHS
+from ..language.vocab import ACTIONS_QUESTION_RE, FRAMING_RE, LEAD_QUESTION_RE, MONTHS, OVERALL_QUESTION_RE, Intent
 from .authorities import AuthorityTable
 from .places import Place, find_places
 

@@ -216,16 +216,16 @@ def test_user_question_in_summary_is_escaped():
 
 
 def test_dates_name_months_in_full_whatever_spellings_the_date_reader_knows(monkeypatch):
-    """nice_date once took its month names from the date reader's lookup (metadata.MONTHS)
+    """nice_date once took its month names from the date reader's lookup (vocab.MONTHS)
     through a filter meant to keep full names only (`len(k) > 3 or k == "may"`): always
     true for that lookup, and it would have let an abbreviation such as "sept" through."""
     import importlib
 
     from assistant.app import labels
-    from assistant.reports import metadata
+    from assistant.language import vocab
 
-    monkeypatch.setitem(metadata.MONTHS, "sept", 9)
-    monkeypatch.setitem(metadata.MONTHS, "jan", 1)
+    monkeypatch.setitem(vocab.MONTHS, "sept", 9)
+    monkeypatch.setitem(vocab.MONTHS, "jan", 1)
     try:
         fresh = importlib.reload(labels)
         assert fresh.nice_date("2017-09-14") == "14 September 2017"
