@@ -1,10 +1,11 @@
-"""`python -m assistant index|ask|eval|inspect|fetch|log`."""
+"""`python -m assistant index|ask|eval|inspect|fetch|log|train`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K, clamp_k
@@ -144,10 +145,11 @@ def _open_searcher(index: Path):
     damaged generation was passed over (and the audit log records it)."""
     from .admin import audit
     from .index.disk import IndexLoadError
+    from .search.rerank import load_reranker
     from .search.searcher import Searcher
 
     try:
-        searcher = Searcher(index)
+        searcher = Searcher(index, reranker=load_reranker())
     except IndexLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
@@ -200,6 +202,31 @@ def cmd_eval(args) -> int:
     if searcher is None:
         return 2
     run_file(searcher, args.questions, sys.stdout, k=args.k, mode=args.mode)
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .index.shipped import MODELS_DIR
+    from .learn.pipeline import Paths, TrainSettings, passages_only, run, tiny
+
+    paths = Paths(args.training, args.corpus, args.eval if args.eval and args.eval.is_dir() else None, args.work, args.out or MODELS_DIR)
+    if not (args.training / "split.json").is_file():
+        print(f"error: {args.training} holds no question set (split.json missing); see training/README.md", file=sys.stderr)
+        return 2
+    if not args.corpus.is_dir():
+        print(f"error: corpus folder {args.corpus} not found: training reads the reports the questions are about", file=sys.stderr)
+        return 2
+    if args.passages_only:
+        path = passages_only(paths)
+        print(f"passages written to {path}")
+        return 0
+    st = tiny() if args.tiny else TrainSettings()
+    if args.no_bi:
+        st = replace(st, train_bi=False)
+    report = run(paths, st)
+    print(
+        json.dumps({"questions": report.questions, "seconds": report.seconds, "validation": report.validation, "shipped": report.shipped}, indent=2)
+    )
     return 0
 
 
@@ -259,13 +286,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("questions", type=Path)
     p.add_argument("--index", type=Path, default=DEFAULT_INDEX)
     p.add_argument("-k", type=int, default=10)
-    p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    p.add_argument(
+        "--mode",
+        choices=["hybrid", "fused", "dense", "bm25"],
+        default="hybrid",
+        help="hybrid: as served (re-ranked where a re-ranker ships); fused: the retriever alone; dense, bm25: one signal",
+    )
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("inspect", help="show what a report file turns into")
     p.add_argument("file", type=Path)
     p.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="corpus folder (for manifest.csv)")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("train", help="train the re-ranker and the embedder on training/ and write the shipped models")
+    p.add_argument("--training", type=Path, default=Path("training"), help="the question set (default: training)")
+    p.add_argument("--corpus", type=Path, default=Path("../shared/corpus/ofsted-ilacs"), help="the reports the questions are about")
+    p.add_argument("--eval", type=Path, default=Path("../shared/eval"), help="train_reports.txt and the eval gold snippets to keep out")
+    p.add_argument("--work", type=Path, default=Path("training/.cache/train"), help="scratch folder (indexes, checkpoints)")
+    p.add_argument("--out", type=Path, default=None, help="where the int8 models and models.json go (default: assistant/models)")
+    p.add_argument("--no-bi", action="store_true", help="train the re-ranker only; keep the shipped embedder choice")
+    p.add_argument("--tiny", action="store_true", help="the whole recipe on one layer and a few steps (tests)")
+    p.add_argument("--passages-only", action="store_true", help="only write training/.cache/passages.jsonl (for training/check.py)")
+    p.set_defaults(func=cmd_train)
 
     args = ap.parse_args(argv)
     return args.func(args)

@@ -25,6 +25,18 @@ def _f(default: float | int, help: str, measured: str):
 
 
 @dataclass(frozen=True)
+class RerankSettings:
+    """Overrides of how the re-ranker serves. None: as chosen with the model on the validation
+    split by `python -m assistant train` (assistant/models/models.json), which is what a
+    threshold on that model's score means; a number here is for sweeps (bench/sweep.py)."""
+
+    depth: int | None = None  # fused candidates re-scored
+    weight: float | None = None  # share of the fused score added to the logit
+    abstain_below: float | None = None  # calibrated relevance below which nothing is shown
+    abstain_below_keyword: float | None = None  # the same for 2-5-word keyword queries
+
+
+@dataclass(frozen=True)
 class RankingSettings:
     """How dense and keyword scores become one ranking (search.searcher's pipeline)."""
 
@@ -69,6 +81,23 @@ class RankingSettings:
         "bench/abstain.py",
     )
     rare_per: int = _f(64_223, "library size rare_below was fitted on; smaller libraries scale it down", "the full shared corpus")
+    alias_similarity: float = _f(
+        0.5,
+        "context-profile cosine at which two acronyms the reports define name the same kind of service (search/aliases.py)",
+        "full corpus: MASH -> IFD 0.61, MARU 0.65; MASH -> LADO 0.13 (bench/RESULTS.md 'Service names')",
+    )
+    alias_overlap: float = _f(
+        0.3,
+        "the most of the smaller one's reports two alternative service names may share",
+        "full corpus: MASH and its first response team share 0.56, MASH and IFD 0.08",
+    )
+    rerank: RerankSettings = field(
+        default_factory=RerankSettings,
+        metadata={
+            "help": "overrides of the re-ranker's depth, weight and abstention (None: as chosen with the model)",
+            "measured": "validation split, `python -m assistant train` (assistant/models/models.json)",
+        },
+    )
 
     def describe(self) -> list[str]:
         """One line per field, for benchmark output."""

@@ -1,22 +1,31 @@
-"""Retrieval quality and speed on the three question sets, with the model loaded once.
+"""Retrieval quality and speed of every ranking configuration, side by side, in one run.
 
-    python bench/retrieval.py --index /work/fullidx [--questions A.jsonl B.jsonl C.txt] [--misses]
+    python bench/retrieval.py --index /work/fullidx [--tuned-index /work/fullidx-tuned] [--questions ...] [--misses]
 
-Default sets: ../shared/eval/dev.jsonl, everyday.jsonl and unanswerable.txt. For
-each set prints hit@1/5/10 and MRR@10 (per question type) for BM25 only, dense
-only and the shipped hybrid ranking, then all of them side by side, the share
-of unanswerable questions answered with no passage, per-question latency
-p50/p95 of the shipped ranking (all sets, warm pass) and the serving RSS.
+`--index` was built with the wheel's all-MiniLM-L6-v2, `--tuned-index` (optional) with the
+fine-tuned embedder that training shipped (assistant/models/). Sets: ../shared/eval/dev.jsonl,
+everyday.jsonl, unanswerable.txt, and the validation split of training/ (answerable and
+unanswerable). Configurations:
+
+  bm25, dense              one signal alone (base index)
+  fused                    today's hybrid: dense + BM25, penalties, the hand-fitted floor
+  fused+rerank             the same candidates re-ranked by the cross-encoder, its abstention
+  tuned fused              the fine-tuned embedder's index, retriever alone
+  tuned fused+rerank       the fine-tuned embedder's index, re-ranked (what ships when both ship)
+
+For each: hit@1, hit@5, MRR@10, unanswerable questions shown nothing, answerable questions
+that lost a top-5 answer to abstention (against the same index's retriever without any
+floor), and per-question latency p50/p95 (k=10, warm, models loaded); then serving RSS.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import json
 import resource
 import sys
 import time
-from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,21 +33,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.search.evaluate import (
-    AbstainResult,
-    EvalResult,
-    evaluate,
-    evaluate_unanswerable,
-    is_unanswerable_file,
-    load_questions,
-    load_unanswerable,
-    print_report,
-    print_unanswerable,
-)
+from assistant.search.evaluate import Question, abstention, answers, load_questions, load_unanswerable  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
-DEFAULT_SETS = (EVAL / "dev.jsonl", EVAL / "everyday.jsonl", EVAL / "unanswerable.txt")
-MODES = ("bm25", "dense", "hybrid")
+TRAINING = ROOT / "training"
 
 
 def rss_mb() -> float:
@@ -48,93 +46,140 @@ def rss_mb() -> float:
     return 0.0
 
 
-def run_sets(searcher, sets, modes=MODES, misses=False, out=sys.stdout, k=10) -> dict[tuple[str, str], object]:
-    """Every set under every mode: {(set name, mode): EvalResult | AbstainResult}; prints each report."""
-    results: dict[tuple[str, str], object] = {}
-    for path in sets:
-        out.write(f"=== {path.name}\n")
-        for mode in modes:
-            buf = io.StringIO()
-            if is_unanswerable_file(path):
-                res = evaluate_unanswerable(searcher, load_unanswerable(path), k=k, mode=mode)
-                print_unanswerable(res, buf, misses=misses and mode == "hybrid")
-            else:
-                res = evaluate(searcher, load_questions(path), k=k, mode=mode)
-                print_report(res, buf, misses=misses and mode == "hybrid")
-            results[(path.name, mode)] = res
-            out.write(f"--- {mode}\n{buf.getvalue().rstrip()}\n")
-    return results
+@dataclass
+class QSet:
+    name: str
+    answerable: list[Question] = field(default_factory=list)
+    unanswerable: list[str] = field(default_factory=list)
 
 
-def side_by_side(results: dict[tuple[str, str], object], modes=MODES) -> str:
-    """One table: rows are sets and their question types, columns hit@5 / MRR@10 per mode."""
-    lines = [f"{'set / type':<28}" + "".join(f"{m + ' hit@5/MRR':>20}" for m in modes)]
-    names = list(dict.fromkeys(name for name, _ in results))
-    for name in names:
-        first = results[(name, modes[0])]
-        if isinstance(first, AbstainResult):
-            cells = []
-            for m in modes:
-                s = results[(name, m)].summary()
-                cells.append(f"{s['abstained']}/{s['n']} no passage")
-            lines.append(f"{name:<28}" + "".join(f"{c:>20}" for c in cells))
+def question_sets(paths: list[Path]) -> list[QSet]:
+    out = []
+    for p in paths:
+        if not p.is_file():
             continue
-        assert isinstance(first, EvalResult)
-        groups = {"all": list(first.ranks)}
-        by_type = defaultdict(list)
-        for i, t in first.types.items():
-            by_type[t].append(i)
-        groups.update(sorted(by_type.items()))
-        for g, ids in groups.items():
-            cells = []
-            for m in modes:
-                s = results[(name, m)].summary(ids)
-                cells.append(f"{s['hit@5']:.3f} / {s['mrr@10']:.3f}")
-            label = f"{name} {g} (n={len(ids)})" if g == "all" else f"  {g} (n={len(ids)})"
-            lines.append(f"{label:<28}" + "".join(f"{c:>20}" for c in cells))
-    return "\n".join(lines)
+        if p.suffix == ".txt":
+            out.append(QSet(p.name, unanswerable=load_unanswerable(p)))
+        else:
+            out.append(QSet(p.name, answerable=load_questions(p)))
+    if (TRAINING / "split.json").is_file():
+        from assistant.learn.questions import Split, read_questions
+
+        _, val = Split.read(TRAINING / "split.json").of(read_questions(TRAINING))
+        out.append(
+            QSet(
+                "validation split",
+                [Question(q.id, q.question, q.file, q.gold, "", q.style) for q in val.answerable],
+                [u.question for u in val.unanswerable],
+            )
+        )
+    return out
 
 
-def latency(searcher, sets, k=10) -> np.ndarray:
-    """Per-question ms of the shipped ranking over all sets' questions, second (warm) pass."""
-    qs = []
-    for path in sets:
-        qs += load_unanswerable(path) if is_unanswerable_file(path) else [q.question for q in load_questions(path)]
-    lat = []
-    for _ in range(2):
-        for q in qs:
-            t = time.perf_counter()
-            searcher.ask(q, k=k)
-            lat.append((time.perf_counter() - t) * 1000)
-    return np.array(lat[len(qs) :])
+@dataclass
+class Scores:
+    ranks: dict[str, int | None] = field(default_factory=dict)
+    abstained: dict[str, bool] = field(default_factory=dict)
+    emptied: int = 0
+    unanswerable: int = 0
+    ms: list[float] = field(default_factory=list)
+
+
+def run_config(searcher, mode: str, qset: QSet, k: int = 10) -> Scores:
+    sc = Scores()
+    for q in qset.answerable:
+        t = time.perf_counter()
+        a = searcher.ask(q.question, k=k, mode=mode)
+        sc.ms.append((time.perf_counter() - t) * 1000)
+        sc.ranks[q.id] = next((h.rank for h in a.hits if answers(q, h.source, h.text)), None)
+        sc.abstained[q.id] = bool(abstention(a))
+    for u in qset.unanswerable:
+        t = time.perf_counter()
+        a = searcher.ask(u, k=k, mode=mode)
+        sc.ms.append((time.perf_counter() - t) * 1000)
+        sc.emptied += bool(abstention(a))
+        sc.unanswerable += 1
+    return sc
+
+
+def top5_without_floor(searcher, qset: QSet) -> dict[str, bool]:
+    """Whether the retriever alone, with no floor or abstention, has an answer in its top 5."""
+    out = {}
+    for q in qset.answerable:
+        c = searcher.candidates(searcher.understand(q.question), 5)
+        out[q.id] = any(answers(q, src, txt.split("\n", 1)[-1]) or answers(q, src, txt) for src, txt in zip(c.sources, c.texts))
+    return out
+
+
+def row(name: str, sc: Scores, reach: dict[str, bool], ids: list[str] | None = None) -> str:
+    ids = list(sc.ranks) if ids is None else ids
+    n = max(1, len(ids))
+    r = [sc.ranks[i] for i in ids]
+    h1 = sum(1 for x in r if x and x <= 1) / n
+    h5 = sum(1 for x in r if x and x <= 5) / n
+    mrr = sum(1 / x for x in r if x and x <= 10) / n
+    lost = sum(1 for i in ids if sc.abstained[i] and reach.get(i))
+    empt = f"{sc.emptied}/{sc.unanswerable}" if sc.unanswerable else "-"
+    return f"{name:<22} {h1:>6.3f} {h5:>6.3f} {mrr:>7.3f} {empt:>9} {lost:>5}/{len(ids):<4}"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", type=Path, default=Path("/tmp/bench-index"))
-    ap.add_argument("--questions", type=Path, nargs="+", default=list(DEFAULT_SETS))
-    ap.add_argument("--misses", action="store_true")
+    ap.add_argument("--tuned-index", type=Path, default=None)
+    ap.add_argument("--questions", type=Path, nargs="+", default=[EVAL / "dev.jsonl", EVAL / "everyday.jsonl", EVAL / "unanswerable.txt"])
     args = ap.parse_args()
-    sets = [p for p in args.questions if p.is_file()]
+    sets = question_sets(args.questions)
     if not sets or not (args.index / "CURRENT").is_file():
-        print(f"skipped: need question files ({', '.join(map(str, args.questions))}) and a built index at {args.index}")
+        print(f"skipped: need question files and a built index at {args.index}")
         return 0
+    from assistant.index.embed import load_embedder
+    from assistant.search.rerank import load_reranker
     from assistant.search.searcher import Searcher
 
     t0 = time.perf_counter()
-    s = Searcher(args.index)
-    print(f"load: {time.perf_counter() - t0:.1f} s, {len(s.generation.chunks)} passages, RSS {rss_mb():.0f} MB")
-    print("ranking settings (assistant/settings.py):")
-    for line in s.settings.describe():
-        print("  " + line)
-    results = run_sets(s, sets, misses=args.misses)
-    print("=== side by side")
-    print(side_by_side(results))
-    lat = latency(s, sets)
+    reranker = load_reranker()
+    base = Searcher(args.index, embedder=load_embedder(cache_dir=args.index / "models", model="base"), reranker=reranker)
+    configs = [("bm25", base, "bm25"), ("dense", base, "dense"), ("fused", base, "fused")]
+    if reranker is not None:
+        configs.append(("fused+rerank", base, "hybrid"))
+    tuned = None
+    if args.tuned_index and (args.tuned_index / "CURRENT").is_file():
+        tuned = Searcher(args.tuned_index, embedder=load_embedder(), reranker=reranker)
+        configs.append(("tuned fused", tuned, "fused"))
+        if reranker is not None:
+            configs.append(("tuned fused+rerank", tuned, "hybrid"))
     print(
-        f"latency per question (hybrid, k=10, warm, {len(lat)} questions): p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms"
+        f"load: {time.perf_counter() - t0:.1f} s, {len(base.generation.chunks)} passages; re-ranker: {reranker.card if reranker else 'none shipped'}"
     )
-    print(f"serving RSS: {rss_mb():.0f} MB (peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+    lat: dict[str, list[float]] = {}
+    summary = {}
+    for qs in sets:
+        reach = {id(s): top5_without_floor(s, qs) for s in {id(c[1]): c[1] for c in configs}.values()}
+        print(f"=== {qs.name} ({len(qs.answerable)} answerable, {len(qs.unanswerable)} unanswerable)")
+        print(f"{'config':<22} {'hit@1':>6} {'hit@5':>6} {'MRR@10':>7} {'no passage':>9} {'lost top-5':>10}")
+        types = sorted({q.type for q in qs.answerable})
+        for name, s, mode in configs:
+            sc = run_config(s, mode, qs)
+            lat.setdefault(name, []).extend(sc.ms)
+            print(row(name, sc, reach[id(s)]))
+            for t in types if len(types) > 1 else ():
+                print("  " + row(t, sc, reach[id(s)], [q.id for q in qs.answerable if q.type == t]))
+            summary[(qs.name, name)] = sc
+    print("=== latency per question (k=10, models loaded; all sets)")
+    for name, ms in lat.items():
+        a = np.array(ms)
+        print(f"{name:<22} p50 {np.percentile(a, 50):7.1f} ms   p95 {np.percentile(a, 95):7.1f} ms")
+    print(
+        f"serving RSS: {rss_mb():.0f} MB (peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB) with every searcher above loaded"
+    )
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "retrieval.json").write_text(
+        json.dumps(
+            {f"{a} | {b}": {"ranks": sc.ranks, "emptied": sc.emptied, "unanswerable": sc.unanswerable} for (a, b), sc in summary.items()}, indent=1
+        )
+    )
     return 0
 
 

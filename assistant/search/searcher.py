@@ -25,9 +25,11 @@ from ..language.glossary import Glossary, mine_acronyms
 from ..language.vocab import LEAD_INSPECTOR_RE, OVERALL_LINE_RE, RESTATEMENT_SECTION_RE, Grade, Intent, Kind
 from ..settings import DEFAULT_K, RankingSettings
 from .abstain import rare_term_share
+from .aliases import Alternatives, mine_alternatives
 from .answer import Answer, Hit, citation
 from .authorities import AuthorityTable, authority_key, norm_name
 from .query import Filters, Query, understand, without_framing
+from .rerank import Reranker, rescore
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class _Served:
     library: AuthorityTable  # every form that names one of its authorities
     glossary: Glossary  # the field's terms, curated and mined from these reports
     df: Callable[[str], int]  # passages containing a keyword term
+    alternatives: Alternatives  # other reports' names for a service ("integrated front door" for MASH)
 
     @classmethod
     def of(cls, gen: Generation, settings: RankingSettings) -> _Served:
@@ -107,7 +110,33 @@ class _Served:
             names.setdefault(k, r.meta.local_authority or k.title())
         masks = Masks.of(gen.chunks, settings.boilerplate_reports)
         library = AuthorityTable.from_generation(gen)
-        return cls(gen, ann.Dense(gen.dense), report_of, years, months, keys, names, masks, library, glossary_of(gen), gen.bm25.df)
+        glossary = glossary_of(gen)
+        texts = gen.chunks.column("text") if isinstance(gen.chunks, ChunkList) else [c.text for c in gen.chunks]
+        alternatives = mine_alternatives(glossary.terms, gen.bm25, texts, report_of, settings.alias_similarity, settings.alias_overlap)
+        return cls(gen, ann.Dense(gen.dense), report_of, years, months, keys, names, masks, library, glossary, gen.bm25.df, alternatives)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The retriever's best passages for one question (fused and penalised; no floor): what
+    the re-ranker re-scores, and what training mines its hard negatives from."""
+
+    embedded: str  # the question text that was embedded
+    rows: np.ndarray  # generation rows, best first
+    fused: np.ndarray  # their fused score
+    sources: tuple[str, ...]  # their reports
+    texts: tuple[str, ...]  # section heading and passage: what the models read
+
+
+@dataclass(frozen=True)
+class _Signals:
+    """Every scoring signal of the rows in scope for one question."""
+
+    dense: np.ndarray
+    bm: np.ndarray  # BM25 of the question's own words (the floor reads only these)
+    keyword: np.ndarray  # BM25 with the glossary's and the service names' words added
+    terms: list[str]  # keyword terms scored, for highlighting
+    also: tuple[str, ...]  # phrases added to the question's own words
 
 
 def glossary_of(gen: Generation) -> Glossary:
@@ -125,10 +154,19 @@ class Searcher:
     each answer reads one generation from start to end.
     """
 
-    def __init__(self, index_dir: Path, embedder: embed.Embedder | None = None, settings: RankingSettings = RankingSettings()):
+    def __init__(
+        self,
+        index_dir: Path,
+        embedder: embed.Embedder | None = None,
+        settings: RankingSettings = RankingSettings(),
+        reranker: Reranker | None = None,
+    ):
         self.index_dir = Path(index_dir)
         self.embedder = embedder or embed.load_embedder(cache_dir=self.index_dir / "models")
         self.settings = settings
+        # The shipped cross-encoder (search.rerank.load_reranker) or None: the retriever's own
+        # ranking and floor, as the benchmarks' "fused" mode.
+        self.reranker = reranker
         self._lock = threading.Lock()
         serving = load_serving(self.index_dir, expect_model=model_stamp(self.embedder))
         # A damaged newest generation is passed over; say so where the admin will look.
@@ -180,9 +218,9 @@ class Searcher:
         return self.search(q, k=k, mode=mode)
 
     def search(self, q: Query, k: int = DEFAULT_K, mode: str = "hybrid") -> Answer:
-        """The ranked passages for an understood question: scope -> candidates ->
-        fuse -> penalise -> floor -> highlight. `mode` "dense" or "bm25" scores by
-        one signal alone (for benchmarks)."""
+        """The ranked passages for an understood question: scope -> signals -> fuse ->
+        penalise -> re-rank and abstain (or, without a re-ranker, the floor) -> highlight.
+        `mode` "fused" is the retriever alone, "dense" or "bm25" one signal alone (benchmarks)."""
         s = self._served  # one generation for the whole answer, whatever reloads meanwhile
         f, notes = self._scope(s, q)
         answer = Answer(q.text, f, (), q.month, q.intent, tuple(notes), s.gen.name, s.names, also_searched=q.also)
@@ -194,31 +232,67 @@ class Searcher:
                 also_searched=(),
                 suggestions=("ask about an English local authority the library holds (see the Library tab)",),
             )
-        rows = np.flatnonzero(self._report_mask(s, f)[s.report_of]) if len(s.report_of) else np.zeros(0, dtype=np.int64)
+        rows = self._rows(s, f)
         if len(rows) == 0:
             return answer
-        dense, bm, terms = self._signals(s, q, rows)
+        sig = self._signals(s, q, rows)
+        answer = replace(answer, also_searched=sig.also)
         st = self.settings
-        if (extra := self._glossary_bm25(s, q, rows, terms)) is not None:
-            # The glossary's words count for less than the question's own; the floor reads only the own.
-            keyword = (bm + st.glossary_weight * extra).astype(np.float32)
-            terms = terms + [t for phrase in q.also for t in keywords.terms(phrase)]
-        else:
-            keyword = bm
+        relevance = None
         if mode == "dense":
-            score = dense.copy()
+            score = sig.dense.copy()
         elif mode == "bm25":
-            score = keyword.astype(np.float32)
+            score = sig.keyword.astype(np.float32)
         else:
-            score = fuse(dense, keyword, st)
-            score = penalise(score, s.masks.take(rows), q, _near_month(s, rows, q.month), st)
-            if not q.intent:
-                score = apply_floor(score, dense, bm, st)
-                if abstains(score, unknown_share(terms, s.df, len(s.gen.chunks), st), st):
+            score = penalise(fuse(sig.dense, sig.keyword, st), s.masks.take(rows), q, _near_month(s, rows, q.month), st)
+            if q.intent:
+                pass  # front-page lines, found by rule
+            elif mode == "hybrid" and self.reranker is not None:
+                rr = self.reranker
+                head = np.array(ranked(score, rr.depth(st.rerank)), dtype=np.int64)
+                texts = [s.gen.chunks[int(rows[j])].embed_text for j in head]
+                verdict = rescore(q.text, score, head, texts, rr, rr.weight(st.rerank))
+                if verdict.top < rr.abstain_below(st.rerank, keyword=q.is_keyword):
                     return replace(answer, abstained=NOTHING_MATCHES, suggestions=TOPICS)
-        qterms = set(terms)
-        hits = [self._hit(s, int(rows[j]), rank, float(score[j]), qterms) for rank, j in enumerate(ranked(score, k), 1)]
+                score, relevance = verdict.score, verdict.relevance
+            else:
+                unknown = unknown_share(sig.terms, s.df, len(s.gen.chunks), st)
+                # The floor was fitted on sentences: "Herts LADO" has too few words to clear
+                # it, so a keyword query naming an authority, in words the library knows, is
+                # ranked but never emptied by it. Nonsense and off-topic words still are.
+                if not (q.is_keyword and q.filters.authorities and unknown < 0.5):
+                    score = apply_floor(score, sig.dense, sig.bm, st)
+                    if abstains(score, unknown, st):
+                        return replace(answer, abstained=NOTHING_MATCHES, suggestions=TOPICS)
+        qterms = set(sig.terms)
+        hits = [
+            self._hit(s, int(rows[j]), rank, float(score[j]), qterms, None if relevance is None else float(relevance[j]))
+            for rank, j in enumerate(ranked(score, k), 1)
+        ]
         return replace(answer, hits=tuple(hits))
+
+    def candidates(self, q: Query, depth: int) -> Candidates:
+        """The `depth` best passages by the retriever alone (fused, penalised; no floor, no
+        abstention), from the serving generation."""
+        s = self._served
+        f, _ = self._scope(s, q)
+        rows = self._rows(s, f)
+        if len(rows) == 0 or not_in_library(q):
+            return Candidates(q.search_text, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), (), ())
+        sig = self._signals(s, q, rows)
+        score = penalise(fuse(sig.dense, sig.keyword, self.settings), s.masks.take(rows), q, _near_month(s, rows, q.month), self.settings)
+        top = np.array(ranked(score, depth), dtype=np.int64)
+        chosen = rows[top]
+        return Candidates(
+            q.search_text,
+            chosen,
+            score[top].astype(np.float32),
+            tuple(s.gen.reports[int(s.report_of[i])].path for i in chosen),
+            tuple(s.gen.chunks[int(i)].embed_text for i in chosen),
+        )
+
+    def _rows(self, s: _Served, f: Filters) -> np.ndarray:
+        return np.flatnonzero(self._report_mask(s, f)[s.report_of]) if len(s.report_of) else np.zeros(0, dtype=np.int64)
 
     def _scope(self, s: _Served, q: Query) -> tuple[Filters, list[str]]:
         """The filters to apply: the question's, widened by a year either side when
@@ -230,22 +304,25 @@ class Searcher:
                 return wider, [f"no report published in {f.year_from}-{f.year_to}; searched a year either side"]
         return f, []
 
-    def _signals(self, s: _Served, q: Query, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """Cosine and BM25 score of every row in scope, and the keyword terms used.
+    def _signals(self, s: _Served, q: Query, rows: np.ndarray) -> _Signals:
+        """Cosine and BM25 score of every row in scope.
 
         Words that became filters would only pull in every passage of that report
         (its header names the authority and year): `search_text` leaves them out.
+        The glossary's wording of the question, and the scope's own name for a service
+        the question calls by another, are scored too, for less than the question's words.
         """
         text = q.search_text
         terms = keywords.terms(without_framing(text)) or keywords.terms(text)
         bm = s.gen.bm25.scores(terms)[rows] if terms else np.zeros(len(rows), dtype=np.float32)
         qv = self.embedder.encode([text])[0]
-        return dense_scores(s.dense, qv, rows, bm, self.settings.candidates), bm, terms
-
-    def _glossary_bm25(self, s: _Served, q: Query, rows: np.ndarray, own: list[str]) -> np.ndarray | None:
-        """BM25 of the glossary's wording of the question ("return home interview"), or None."""
-        added = [t for phrase in q.also for t in keywords.terms(phrase) if t not in own]
-        return s.gen.bm25.scores(list(dict.fromkeys(added)))[rows] if added else None
+        dense = dense_scores(s.dense, qv, rows, bm, self.settings.candidates)
+        also = list(q.also)
+        for _, alt in s.alternatives.in_scope(terms, lambda t: _present(s.gen.bm25.rows_with(t), rows)):
+            also.append(f"{alt.long} ({alt.short})")
+        added = list(dict.fromkeys(t for phrase in also for t in keywords.terms(phrase) if t not in terms))
+        keyword = (bm + self.settings.glossary_weight * s.gen.bm25.scores(added)[rows]).astype(np.float32) if added else bm
+        return _Signals(dense, bm, keyword, terms + added, tuple(dict.fromkeys(also)))
 
     def _report_mask(self, s: _Served, f: Filters) -> np.ndarray:
         ok = np.ones(len(s.gen.reports), dtype=bool)
@@ -261,7 +338,7 @@ class Searcher:
             ok &= np.array([r.path in wanted_r for r in s.gen.reports], dtype=bool)
         return ok
 
-    def _hit(self, s: _Served, ci: int, rank: int, score: float, qterms: set[str]) -> Hit:
+    def _hit(self, s: _Served, ci: int, rank: int, score: float, qterms: set[str], relevance: float | None = None) -> Hit:
         c = s.gen.chunks[ci]
         r = s.gen.reports[int(s.report_of[ci])]
         m = r.meta
@@ -284,6 +361,7 @@ class Searcher:
             judgement=c.judgement,
             grade=c.grade,
             report_grade=(g := Grade.parse(m.overall)) and g.value or "",
+            relevance=relevance,
         )
 
     def best_per_report(self, topic: str, authority: str, k_each: int = 1) -> list[Hit]:
@@ -395,6 +473,15 @@ def _near_month(s: _Served, rows: np.ndarray, month: int | None) -> np.ndarray |
     if not month:
         return None
     return np.abs(s.month_of[s.report_of[rows]] - month) <= 2
+
+
+def _present(with_term: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether any of the (ascending) rows `with_term` is among the (ascending) `rows` in scope."""
+    if not len(with_term) or not len(rows):
+        return False
+    at = np.searchsorted(rows, with_term)
+    at = at[at < len(rows)]
+    return bool(len(at)) and bool(np.isin(rows[at], with_term).any())
 
 
 def _top(x: np.ndarray, n: int) -> np.ndarray:

@@ -85,8 +85,10 @@ def test_a_question_is_understood_once_into_one_query():
     assert understand("What was the overall effectiveness judgement?", set()).intent == OVERALL
     since = understand("care leavers since 2019", set())
     assert (since.filters.year_from, since.filters.year_to) == (2019, None)
-    # Nothing but filter words left: the whole question is scored.
-    assert understand("Bedford adoption", {"bedford"}).search_text == "Bedford adoption"
+    # One topic word left is scored alone (issue 19: "Bucks MASH" was scored with the place);
+    # nothing but filter words left: the whole question is scored.
+    assert understand("Bedford adoption", {"bedford"}).search_text == "adoption"
+    assert understand("Bedford 2017", {"bedford"}).search_text == "Bedford 2017"
 
 
 def test_explicit_filters_win_and_are_not_widened():

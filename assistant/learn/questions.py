@@ -1,0 +1,95 @@
+"""The team's training questions (training/README.md) and their train/validation split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Written:
+    """An answerable question, tied to the passage holding its gold snippets."""
+
+    id: str
+    question: str
+    file: str  # report path relative to the corpus folder
+    page: int
+    gold: tuple[str, ...]
+    type: str
+    asker: str
+    style: str
+
+    @property
+    def authority_folder(self) -> str:
+        return self.file.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class Unanswerable:
+    id: str
+    question: str
+    kind: str  # off-topic, elsewhere, uncovered
+    asker: str
+    style: str
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    answerable: tuple[Written, ...]
+    unanswerable: tuple[Unanswerable, ...]
+
+    def __len__(self) -> int:
+        return len(self.answerable) + len(self.unanswerable)
+
+
+@dataclass(frozen=True)
+class Split:
+    """Validation is chosen per authority (every report of one authority on one side), so a
+    model is judged on places whose reports it never trained on, as for the unseen library."""
+
+    validation: frozenset[str]  # authority folder names
+
+    @classmethod
+    def read(cls, path: Path) -> Split:
+        return cls(frozenset(json.loads(path.read_text(encoding="utf-8"))["validation"]))
+
+    def is_validation(self, q: Written | Unanswerable) -> bool:
+        if isinstance(q, Written):
+            return q.authority_folder in self.validation
+        # Unanswerable questions have no report: a stable 15 % by id.
+        return int(hashlib.sha256(q.id.encode()).hexdigest(), 16) % 100 < 15
+
+    def of(self, qs: QuestionSet) -> tuple[QuestionSet, QuestionSet]:
+        """(train, validation)."""
+        return (
+            QuestionSet(tuple(q for q in qs.answerable if not self.is_validation(q)), tuple(q for q in qs.unanswerable if not self.is_validation(q))),
+            QuestionSet(tuple(q for q in qs.answerable if self.is_validation(q)), tuple(q for q in qs.unanswerable if self.is_validation(q))),
+        )
+
+
+def read_questions(training_dir: Path) -> QuestionSet:
+    """Every block file under training/questions and training/unanswerable, in file order."""
+    answerable: list[Written] = []
+    unanswerable: list[Unanswerable] = []
+    for path in sorted((training_dir / "questions").glob("*.jsonl")):
+        for d in _lines(path):
+            answerable.append(Written(d["id"], d["question"], d["file"], int(d["page"]), tuple(d["gold"]), d["type"], d["asker"], d["style"]))
+    for path in sorted((training_dir / "unanswerable").glob("*.jsonl")):
+        for d in _lines(path):
+            unanswerable.append(Unanswerable(d["id"], d["question"], d["kind"], d["asker"], d["style"]))
+    return QuestionSet(tuple(answerable), tuple(unanswerable))
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def digest(training_dir: Path) -> str:
+    """SHA-256 over the question files, recorded with the models they trained."""
+    h = hashlib.sha256()
+    for path in sorted((training_dir / "questions").glob("*.jsonl")) + sorted((training_dir / "unanswerable").glob("*.jsonl")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
