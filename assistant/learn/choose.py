@@ -25,6 +25,9 @@ class Scored:
     answerable: bool
     style: str = ""
     keyword: bool = False  # typed like a search box (Query.is_keyword): its own threshold
+    dense: np.ndarray | None = None  # the candidates' cosine and BM25, for the retriever's own floor
+    bm: np.ndarray | None = None
+    unknown: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -114,3 +117,47 @@ def choose_abstention(questions: Sequence[Scored], depth: int, weight: float, ca
         emptied = sum(1 for s in unanswerable if tops[s.id] < t) / max(1, len(unanswerable))
         best = Abstention(a, b, t, emptied, lost)
     return best
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The retriever's relevance floor (searcher.apply_floor, abstains) for one embedder."""
+
+    min_dense: float
+    strong_dense: float
+    abstain_below: float
+    unanswerable_emptied: float
+    answerable_lost: float
+
+
+STRONG = (0.25, 0.3, 0.35, 0.4, 0.45)
+MIN_DENSE = (0.0, 0.05, 0.1, 0.15)
+
+
+def choose_floor(questions: Sequence[Scored], unknown_weight: float) -> Floor:
+    """The floor that empties most validation unanswerable questions while at most MAX_LOST of
+    the answerable ones lose a top-5 answer they had without it. Keyword queries are exempt
+    from the floor when served (searcher.py), so they are left out here too."""
+    qs = [s for s in questions if not s.keyword and s.dense is not None and s.bm is not None]
+    answerable = [s for s in qs if s.answerable]
+    best: Floor | None = None
+    for strong in STRONG:
+        for low in MIN_DENSE:
+            tops: dict[str, float] = {}
+            kept5: dict[str, bool] = {}
+            for s in qs:
+                assert s.dense is not None and s.bm is not None
+                ok = (s.dense >= strong) | ((s.dense >= low) & (s.bm > 0))
+                tops[s.id] = float(s.fused[ok].max()) - unknown_weight * s.unknown if ok.any() else -np.inf
+                if s.answerable:
+                    survivors = np.flatnonzero(ok)[:5]
+                    kept5[s.id] = bool(s.answers[survivors].any())
+            had5 = {s.id for s in answerable if s.answers[:5].any()}
+            for t in sorted({round(v, 3) for v in tops.values() if np.isfinite(v)}, reverse=True):
+                lost = sum(1 for i in had5 if tops[i] < t or not kept5[i]) / max(1, len(answerable))
+                if lost <= MAX_LOST:
+                    emptied = sum(1 for s in qs if not s.answerable and tops[s.id] < t) / max(1, len(qs) - len(answerable))
+                    if best is None or emptied > best.unanswerable_emptied:
+                        best = Floor(low, strong, t, emptied, lost)
+                    break
+    return best or Floor(0.0, 1.0, -np.inf, 0.0, 0.0)

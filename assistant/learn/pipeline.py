@@ -171,7 +171,11 @@ def run(
             card.update(
                 depth=ranking_t.depth, weight=ranking_t.weight, platt_a=abst_t.platt_a, platt_b=abst_t.platt_b, abstain_below=abst_t.abstain_below
             )
+            floor = choose.choose_floor(scored_t, tuned_searcher.settings.unknown_weight)
+            rep.validation["floor (tuned embedder)"] = asdict(floor)
+            log(f"floor for the tuned embedder: {asdict(floor)}")
             entries["embedder"] = {
+                "floor": {"min_dense": floor.min_dense, "strong_dense": floor.strong_dense, "abstain_below": floor.abstain_below},
                 "file": EMBEDDER_FILE,
                 "sha256": sha256(bi_onnx),
                 "base_sha256": embed.WEIGHTS_SHA256,
@@ -339,11 +343,22 @@ def _score(searcher: Searcher, qs: QuestionSet, reranker: Reranker, depth: int) 
                 [answers_question(gold, src, txt.split("\n", 1)[-1]) or answers_question(gold, src, txt) for src, txt in zip(c.sources, c.texts)],
                 dtype=bool,
             )
-            out.append(choose.Scored(q.id, ok, np.asarray(c.fused, dtype=np.float32), logits, True, q.style, understood.is_keyword))
+            out.append(
+                choose.Scored(q.id, ok, np.asarray(c.fused, dtype=np.float32), logits, True, q.style, understood.is_keyword, c.dense, c.bm, c.unknown)
+            )
         else:
             out.append(
                 choose.Scored(
-                    q.id, np.zeros(len(c.rows), dtype=bool), np.asarray(c.fused, dtype=np.float32), logits, False, q.style, understood.is_keyword
+                    q.id,
+                    np.zeros(len(c.rows), dtype=bool),
+                    np.asarray(c.fused, dtype=np.float32),
+                    logits,
+                    False,
+                    q.style,
+                    understood.is_keyword,
+                    c.dense,
+                    c.bm,
+                    c.unknown,
                 )
             )
     return out

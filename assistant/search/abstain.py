@@ -14,14 +14,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
-def rare_term_share(terms: Iterable[str], df: Callable[[str], int], n_docs: int, rare_below: float = 3) -> float:
+def rare_term_share(
+    terms: Iterable[str], df: Callable[[str], int], n_docs: int, rare_below: float = 3, never_unknown: Iterable[str] = ()
+) -> float:
     """Share of the distinct terms' idf mass (Lucene idf, as BM25 uses) in terms found in
-    fewer than `rare_below` passages; 0.0 for no terms."""
-    mass = {t: math.log(1 + (n_docs - df(t) + 0.5) / (df(t) + 0.5)) for t in set(terms)}
+    fewer than `rare_below` passages; 0.0 for no terms. Terms in `never_unknown` (what the
+    glossary added: not the asker's words) weigh in the total but never count as unknown."""
+    exempt = set(never_unknown)
+    mass = {t: math.log(1 + (n_docs - df(t) + 0.5) / (df(t) + 0.5)) for t in set(terms) | exempt}
     total = sum(mass.values())
     if total <= 0:
         return 0.0
-    return sum(v for t, v in mass.items() if df(t) < rare_below) / total
+    return sum(v for t, v in mass.items() if t not in exempt and df(t) < rare_below) / total
 
 
 @dataclass(frozen=True)

@@ -147,10 +147,11 @@ def test_across_reports_chart_count_table_exports_and_order(app):
             msg = bot.first
             assert msg.locator("summary", has_text="copy citation").count() == msg.locator("blockquote").count()
             page.get_by_label("Newest report first").check()
+            # The groups reorder (the first may already be the newest report: wait for the order).
             page.wait_for_function(
-                "n => document.querySelector(\"#chat [data-testid='bot'] h4\") && "
-                "document.querySelector(\"#chat [data-testid='bot'] h4\").innerText !== n",
-                arg=headings[0],
+                "n => { const b = document.querySelector(\"#chat [data-testid='bot']\");"
+                " return b && [...b.querySelectorAll('h4')].map(h => h.innerText).join('|') !== n; }",
+                arg="|".join(headings),
                 timeout=10_000,
             )
             by_date = _headings_dates(bot.first)

@@ -64,7 +64,7 @@ def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def onnx_embedder(onnx_cache: pathlib.Path) -> Embedder:
-    return load_embedder("onnx-int8", cache_dir=onnx_cache)
+    return load_embedder("onnx-int8", cache_dir=onnx_cache, model="base")
 
 
 @pytest.fixture(scope="session")
@@ -109,11 +109,11 @@ def test_tampered_model_dir_is_refused(
         load_embedder("torch")
     # Checked even when a good int8 model for the pinned digest is already cached...
     with pytest.raises(ModelIntegrityError, match="sha256"):
-        load_embedder("onnx-int8", cache_dir=onnx_cache)
+        load_embedder("onnx-int8", cache_dir=onnx_cache, model="base")
     # ...and nothing is exported from bad weights.
     empty = tmp_path / "cache"
     with pytest.raises(ModelIntegrityError, match="sha256"):
-        load_embedder("onnx-int8", cache_dir=empty)
+        load_embedder("onnx-int8", cache_dir=empty, model="base")
     assert not empty.exists()
 
     (copy / "model.safetensors").unlink()
@@ -231,7 +231,7 @@ def test_onnx_file_is_cached_and_reused(onnx_embedder: Embedder, onnx_cache: pat
     assert WEIGHTS_SHA256[:12] in cached.name and "torch" in cached.name and "ort" in cached.name
     before = cached.stat().st_mtime_ns
 
-    again = load_embedder("onnx-int8", cache_dir=onnx_cache)
+    again = load_embedder("onnx-int8", cache_dir=onnx_cache, model="base")
 
     assert cached.stat().st_mtime_ns == before
     assert list(onnx_cache.glob("*.onnx")) == [cached]
@@ -246,7 +246,7 @@ def test_cached_onnx_backend_needs_no_torch(onnx_embedder: Embedder, onnx_cache:
     code = (
         "import sys, pathlib\n"
         "from assistant.index.embed import load_embedder\n"
-        f"e = load_embedder('onnx-int8', cache_dir=pathlib.Path({str(onnx_cache)!r}))\n"
+        f"e = load_embedder('onnx-int8', cache_dir=pathlib.Path({str(onnx_cache)!r}), model='base')\n"
         "v = e.encode(['Children are seen alone.'])\n"
         "assert v.shape == (1, 384)\n"
         "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))\n"
@@ -261,7 +261,7 @@ def test_two_processes_exporting_at_once_share_one_file(tmp_path: pathlib.Path) 
         "import logging, sys, pathlib\n"
         "logging.basicConfig(level=logging.INFO, stream=sys.stdout, format='%(message)s')\n"
         "from assistant.index.embed import load_embedder\n"
-        "load_embedder('onnx-int8', cache_dir=pathlib.Path(sys.argv[1]))\n"
+        "load_embedder('onnx-int8', cache_dir=pathlib.Path(sys.argv[1]), model='base')\n"
     )
     root = ROOT
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=root, stdout=subprocess.PIPE, text=True) for _ in range(2)]
@@ -275,3 +275,22 @@ def test_two_processes_exporting_at_once_share_one_file(tmp_path: pathlib.Path) 
 def test_no_network_env() -> None:
     # Importing the module must switch the hub client off unless the caller chose otherwise.
     assert "HF_HUB_OFFLINE" in os.environ and "TRANSFORMERS_OFFLINE" in os.environ
+
+
+def test_the_shipped_fine_tuned_embedder_is_the_default_and_checked_by_its_digest(tmp_path):
+    from assistant.index import shipped
+
+    entry = shipped.entry("embedder")
+    if entry is None:
+        pytest.skip("no fine-tuned embedder shipped in assistant/models")
+    e = load_embedder()
+    assert e.info.name == embed.TUNED_NAME and e.info.weights_sha256 == entry["sha256"]
+    v = e.encode(["Care leavers are helped to find a home."])
+    assert v.shape == (1, DIM) and abs(float(np.linalg.norm(v)) - 1.0) < 1e-4
+    # A changed file beside the same models.json is refused, as the wheel's weights are.
+    (tmp_path / shipped.CARD).write_text((shipped.MODELS_DIR / shipped.CARD).read_text())
+    data = bytearray((shipped.MODELS_DIR / entry["file"]).read_bytes())
+    data[len(data) // 2] ^= 1
+    (tmp_path / entry["file"]).write_bytes(bytes(data))
+    with pytest.raises(shipped.ShippedModelError):
+        shipped.checked_file("embedder", tmp_path)
