@@ -14,9 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
-def rare_term_share(
-    terms: Iterable[str], df: Callable[[str], int], n_docs: int, rare_below: float = 3, never_unknown: Iterable[str] = ()
-) -> float:
+def rare_term_share(terms: Iterable[str], df: Callable[[str], int], n_docs: int, rare_below: float = 3, never_unknown: Iterable[str] = ()) -> float:
     """Share of the distinct terms' idf mass (Lucene idf, as BM25 uses) in terms found in
     fewer than `rare_below` passages; 0.0 for no terms. Terms in `never_unknown` (what the
     glossary added: not the asker's words) weigh in the total but never count as unknown."""
