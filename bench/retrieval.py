@@ -107,7 +107,7 @@ def top5_without_floor(searcher, qset: QSet) -> dict[str, bool]:
     out = {}
     for q in qset.answerable:
         c = searcher.candidates(searcher.understand(q.question), 5)
-        out[q.id] = any(answers(q, src, txt.split("\n", 1)[-1]) or answers(q, src, txt) for src, txt in zip(c.sources, c.texts))
+        out[q.id] = any(answers(q, src, txt.split("\n", 1)[-1]) for src, txt in zip(c.sources, c.texts))
     return out
 
 

@@ -15,14 +15,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ..search.evaluate import fold
 from .questions import QuestionSet, Written
-
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00ad": None})
-
-
-def fold(text: str) -> str:
-    """The eval README's comparison: quotes straight, soft hyphens out, white space folded, case ignored."""
-    return " ".join(text.translate(_QUOTES).split()).lower()
 
 
 def _words(text: str) -> set[str]:

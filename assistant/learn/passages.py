@@ -4,14 +4,12 @@ as JSON lines: what training/check.py verifies gold snippets against and what th
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..index.chunking import chunk_report
 from ..reports import ingest, metadata
-
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00ad": None})
+from ..search.evaluate import fold
 
 
 @dataclass(frozen=True)
@@ -26,10 +24,6 @@ class Passage:
     eval_gold: bool  # holds a gold snippet of ../shared/eval: never a training passage
     authority: str
     published: str
-
-
-def fold(text: str) -> str:
-    return re.sub(r"\s+", " ", text.translate(_QUOTES)).strip().lower()
 
 
 def eval_golds(eval_dir: Path | None) -> list[str]:

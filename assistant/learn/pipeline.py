@@ -340,7 +340,7 @@ def _score(searcher: Searcher, qs: QuestionSet, reranker: Reranker, depth: int) 
         if isinstance(q, Written):
             gold = Question(q.id, q.question, q.file, q.gold, "", q.type)
             ok = np.array(
-                [answers_question(gold, src, txt.split("\n", 1)[-1]) or answers_question(gold, src, txt) for src, txt in zip(c.sources, c.texts)],
+                [answers_question(gold, src, txt.split("\n", 1)[-1]) for src, txt in zip(c.sources, c.texts)],
                 dtype=bool,
             )
             out.append(

@@ -17,6 +17,7 @@ at these thresholds.
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,34 @@ class Alternatives:
                 continue
             out.extend((t, a) for a in alts if present(a.token))
         return out
+
+
+def acronym_tokens(acronyms: Iterable[Term]) -> frozenset[str]:
+    """The keyword terms of the acronyms the glossary knows: the only question words that can
+    have alternatives (cheap: no passage is read)."""
+    out = set()
+    for t in acronyms:
+        if t.kind == ACRONYM and t.means and len(toks := keywords.terms(t.term[0])) == 1:
+            out.add(toks[0])
+    return frozenset(out)
+
+
+class LazyAlternatives:
+    """`mine_alternatives` for one generation, run the first time a question needs it (it reads
+    every passage holding an acronym: 0.85 s of the full library's 1.2 s serving load, which a
+    re-index or a replica's switch would otherwise pay each time), then kept."""
+
+    def __init__(self, mine: Callable[[], Alternatives]) -> None:
+        self._mine = mine
+        self._value: Alternatives | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Alternatives:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._mine()
+        return self._value
 
 
 def mine_alternatives(

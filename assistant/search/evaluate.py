@@ -58,7 +58,7 @@ def load_questions(path: Path) -> list[Question]:
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u00ad": None})
 
 
-def _fold(s: str) -> str:
+def fold(s: str) -> str:
     # As the gold snippets were checked: white space folded, case ignored, curly
     # quotes made straight, soft hyphens removed (../shared/eval/README.md).
     return " ".join(s.translate(_QUOTES).split()).lower()
@@ -67,8 +67,8 @@ def _fold(s: str) -> str:
 def answers(q: Question, source: str, text: str) -> bool:
     if source != q.file:
         return False
-    t = _fold(text)
-    return any(_fold(g) in t for g in q.gold) and (not q.near or _fold(q.near) in t)
+    t = fold(text)
+    return any(fold(g) in t for g in q.gold) and (not q.near or fold(q.near) in t)
 
 
 def evaluate(searcher, questions: list[Question], k: int = 10, mode: str = "hybrid") -> EvalResult:

@@ -25,7 +25,7 @@ from ..language.glossary import Glossary, mine_acronyms
 from ..language.vocab import LEAD_INSPECTOR_RE, OVERALL_LINE_RE, RESTATEMENT_SECTION_RE, Grade, Intent, Kind
 from ..settings import DEFAULT_K, RankingSettings
 from .abstain import rare_term_share
-from .aliases import Alternatives, mine_alternatives
+from .aliases import LazyAlternatives, acronym_tokens, mine_alternatives
 from .answer import Answer, Hit, citation
 from .authorities import AuthorityTable, authority_key, norm_name
 from .query import Filters, Query, understand, without_framing
@@ -94,7 +94,8 @@ class _Served:
     library: AuthorityTable  # every form that names one of its authorities
     glossary: Glossary  # the field's terms, curated and mined from these reports
     df: Callable[[str], int]  # passages containing a keyword term
-    alternatives: Alternatives  # other reports' names for a service ("integrated front door" for MASH)
+    alternatives: LazyAlternatives  # other reports' names for a service ("integrated front door" for MASH)
+    acronyms: frozenset[str]  # keyword terms of the glossary's acronyms: the words that may have alternatives
 
     @classmethod
     def of(cls, gen: Generation, settings: RankingSettings) -> _Served:
@@ -112,8 +113,24 @@ class _Served:
         library = AuthorityTable.from_generation(gen)
         glossary = glossary_of(gen)
         texts = gen.chunks.column("text") if isinstance(gen.chunks, ChunkList) else [c.text for c in gen.chunks]
-        alternatives = mine_alternatives(glossary.terms, gen.bm25, texts, report_of, settings.alias_similarity, settings.alias_overlap)
-        return cls(gen, ann.Dense(gen.dense), report_of, years, months, keys, names, masks, library, glossary, gen.bm25.df, alternatives)
+        alternatives = LazyAlternatives(
+            lambda: mine_alternatives(glossary.terms, gen.bm25, texts, report_of, settings.alias_similarity, settings.alias_overlap)
+        )
+        return cls(
+            gen,
+            ann.Dense(gen.dense),
+            report_of,
+            years,
+            months,
+            keys,
+            names,
+            masks,
+            library,
+            glossary,
+            gen.bm25.df,
+            alternatives,
+            acronym_tokens(glossary.terms),
+        )
 
 
 @dataclass(frozen=True)
@@ -267,7 +284,7 @@ class Searcher:
         elif mode == "bm25":
             score = sig.keyword.astype(np.float32)
         else:
-            score = penalise(fuse(sig.dense, sig.keyword, st), s.masks.take(rows), q, _near_month(s, rows, q.month), st)
+            score = self._fused(s, q, rows, sig)
             if q.intent:
                 pass  # front-page lines, found by rule
             elif mode == "hybrid" and self.reranker is not None:
@@ -304,7 +321,7 @@ class Searcher:
         if len(rows) == 0 or not_in_library(q):
             return Candidates(q.search_text, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), (), ())
         sig = self._signals(s, q, rows)
-        score = penalise(fuse(sig.dense, sig.keyword, self.settings), s.masks.take(rows), q, _near_month(s, rows, q.month), self.settings)
+        score = self._fused(s, q, rows, sig)
         top = np.array(ranked(score, depth), dtype=np.int64)
         chosen = rows[top]
         return Candidates(
@@ -317,6 +334,10 @@ class Searcher:
             sig.bm[top],
             unknown_share(sig.asked, s.df, len(s.gen.chunks), self.settings, sig.terms),
         )
+
+    def _fused(self, s: _Served, q: Query, rows: np.ndarray, sig: _Signals) -> np.ndarray:
+        """The retriever's score: dense and keyword fused, then penalised and boosted."""
+        return penalise(fuse(sig.dense, sig.keyword, self.settings), s.masks.take(rows), q, _near_month(s, rows, q.month), self.settings)
 
     def _rows(self, s: _Served, f: Filters) -> np.ndarray:
         return np.flatnonzero(self._report_mask(s, f)[s.report_of]) if len(s.report_of) else np.zeros(0, dtype=np.int64)
@@ -345,8 +366,14 @@ class Searcher:
         qv = self.embedder.encode([text])[0]
         dense = dense_scores(s.dense, qv, rows, bm, self.settings.candidates)
         also = list(q.also)
+
         # The scope's own name for a service the question names counts as the question's word.
-        names = [alt for _, alt in s.alternatives.in_scope(terms, lambda t: _present(s.gen.bm25.rows_with(t), rows))]
+        def present(t: str) -> bool:
+            return _present(s.gen.bm25.rows_with(t), rows)
+
+        # Only an acronym of the question that the scope never prints can have another name there.
+        absent = [t for t in terms if t in s.acronyms and not present(t)]
+        names = [alt for _, alt in s.alternatives.get().in_scope(absent, present)] if absent else []
         own_terms = terms + [t for alt in names for t in keywords.terms(alt.short) if t not in terms]
         renamed = None
         if names:

@@ -155,4 +155,4 @@ def test_the_guard_reads_every_module():
 
 def test_months_and_short_grades():
     assert vocab.MONTHS["september"] == 9 and len(vocab.MONTH_NAMES) == 12
-    assert vocab.GRADE_SHORT[Grade.parse("Requires improvement to be good")] == "RI"
+    assert vocab.GRADE_SHORT[Grade.parse(Grade.REQUIRES_IMPROVEMENT.label)] == "RI"
