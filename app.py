@@ -12,8 +12,8 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 
 def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = None):
-    from assistant.app.service import MB, Settings
-    from assistant.settings import DEFAULT_CORPUS, DEFAULT_INDEX
+    from assistant.app.service import Settings
+    from assistant.settings import DEFAULT_CORPUS, DEFAULT_INDEX, MB
 
     env = dict(os.environ if env is None else env)
     ap = argparse.ArgumentParser(description="Ofsted report assistant: the browser app.")

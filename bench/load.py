@@ -5,7 +5,7 @@
 Per index folder and repetition (each a fresh load of CURRENT, as
 `Searcher.reload` does): `check_generation` (read every file, SHA-256 against
 the manifest, parse the reports), `Checked.load` (passages, FAISS, bm25s) and
-`search._Served.of` (the serving arrays: masks, authorities, glossary). Prints
+`search.searcher.Snapshot.of` (the serving arrays: masks, authorities, glossary). Prints
 each stage and the total, wall and CPU time (median and max over the
 repetitions; CPU time is this process's own work, steadier on shared cores);
 `--profile` also prints the top of a cProfile (CPU time) of one load. Figures: bench/RESULTS.md,
@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.index.read import check_generation  # noqa: E402
-from assistant.search.searcher import _Served  # noqa: E402
+from assistant.search.searcher import Snapshot  # noqa: E402
 from assistant.settings import RankingSettings  # noqa: E402
 
 
@@ -38,7 +38,7 @@ def load_once(index: Path) -> dict[str, tuple[float, float]]:
     marks.append((time.perf_counter(), time.process_time()))
     gen = checked.load()
     marks.append((time.perf_counter(), time.process_time()))
-    _Served.of(gen, RankingSettings())
+    Snapshot.of(gen, RankingSettings())
     marks.append((time.perf_counter(), time.process_time()))
     stages = ["check (read + sha256)", "load (passages, faiss, bm25)", "serving arrays"]
     out = {s: (b[0] - a[0], b[1] - a[1]) for s, a, b in zip(stages, marks, marks[1:])}

@@ -136,7 +136,7 @@ def score(searcher, p: Pieces, v: Variant, cache: dict) -> np.ndarray:
     dense = (1 - v.dense_expanded) * p.dense + v.dense_expanded * p.dense_expanded
     bm = p.bm + v.added_weight * p.bm_added
     sc = fuse(dense, bm, st)
-    sc = penalise(sc, s.masks.take(rows), query, _near_month(s, rows, p.month), st)
+    sc = penalise(sc, s.masks.take(rows), query, _near_month(s, rows, p.month, st.month_window), st)
     if v.numbered_boost and not p.intent:
         if "numbered" not in cache:
             cache["numbered"] = np.array([c.number is not None for c in s.gen.chunks], bool)

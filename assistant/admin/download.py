@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlsplit
 from ..durable import fsync_dir, write_atomic
 from ..reports.corpus import FETCH_STATE
 from ..reports.ingest import sha256_file
+from ..settings import FetchSettings
 from .manifest import FAILED, FETCHED, MB, UNCHANGED, Entry, FetchSummary, Outcome, check_path
 
 USER_AGENT = "ofsted-report-assistant-fetch/1"
@@ -42,16 +43,9 @@ USER_AGENT = "ofsted-report-assistant-fetch/1"
 Progress = Callable[[str, int, int], None]
 
 
-@dataclass(frozen=True)
-class Options:
-    workers: int = 4  # parallel downloads
-    rate: float = 2.0  # request starts per second across all workers (0: no limit); polite to a public server
-    timeout: float = 30.0  # seconds for the connection and for each read
-    retries: int = 4  # after the first try, on timeouts, dropped connections, 429 and 5xx
-    backoff: float = 1.0  # seconds before the first retry, doubling each time
-    max_bytes: int = 50 * MB  # the app's default upload limit
-    allow_hosts: tuple[str, ...] = ()  # hosts a link may redirect to besides its own
-    max_redirects: int = 5
+# How a fetch runs (workers, rate, timeout, retries, backoff, size and redirect limits):
+# the fetch section of the settings tree, by the name the CLI and the Admin tab pass.
+Options = FetchSettings
 
 
 class _Refused(Exception):

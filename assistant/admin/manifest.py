@@ -21,8 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 from ..durable import write_atomic
 from ..reports.corpus import MANIFEST, PASTED_FOLDER
+from ..settings import MB
 
-MB = 1024 * 1024
 COLUMNS = ("path", "local_authority", "publication_date", "source_url")
 
 FETCHED, UNCHANGED, FAILED = "fetched", "unchanged", "failed"

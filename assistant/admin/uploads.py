@@ -14,9 +14,8 @@ from pathlib import Path
 from ..reports import ingest, metadata
 from ..reports.corpus import UPLOADS
 from ..reports.document import ReportMeta
+from ..settings import MB
 from . import audit
-
-MB = 1024 * 1024
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,12 @@ from pathlib import Path
 
 from ..reports.corpus import CORRECTIONS, MANIFEST
 from ..reports.ingest import SUFFIXES
+from ..settings import DEFAULTS, WatchSettings
 
-# Quiet period before a batch is re-indexed. A copied PDF lands in milliseconds;
-# 1.5 s keeps a burst (a folder copied in, a fetch) in one batch and leaves most of
-# the 15 s target for the build itself (bench/fetch.py measures the whole latency).
-QUIET_MS = 1500
-MAX_BATCH_MS = 60_000  # a never-quiet folder is still re-indexed this often
-READY_MS = 300  # how often the watcher checks in while nothing happens (readiness and stop)
+# The quiet period, the longest batch and the check-in interval are settings.WatchSettings.
+# A copied PDF lands in milliseconds; 1.5 s of quiet keeps a burst (a folder copied in,
+# a fetch) in one batch and leaves most of the 15 s target for the build itself
+# (bench/fetch.py measures the whole latency).
 
 Rebuild = Callable[[list[str]], None]  # corpus-relative paths that changed
 
@@ -62,11 +61,12 @@ def relevant(corpus: Path, index: Path | None, path: str) -> str | None:
 class Watcher:
     """Calls `rebuild(changed paths)` after each quiet period that follows a change."""
 
-    def __init__(self, corpus: Path, index: Path | None, rebuild: Rebuild, quiet_ms: int = QUIET_MS):
+    def __init__(self, corpus: Path, index: Path | None, rebuild: Rebuild, quiet_ms: int | None = None, st: WatchSettings = DEFAULTS.watch):
         self.corpus = Path(corpus).absolute()
         self.index = Path(index).absolute() if index is not None else None
         self.rebuild = rebuild
-        self.quiet_ms = quiet_ms
+        self.settings = st
+        self.quiet_ms = st.quiet_ms if quiet_ms is None else quiet_ms
         self.ready = threading.Event()  # set once the folder is being watched
         self.stopped = threading.Event()
         self.error = ""
@@ -95,10 +95,10 @@ class Watcher:
             for changes in watchfiles.watch(
                 self.corpus,
                 watch_filter=keep,
-                debounce=MAX_BATCH_MS,
+                debounce=self.settings.max_batch_ms,
                 step=self.quiet_ms,
                 stop_event=self.stopped,
-                rust_timeout=READY_MS,
+                rust_timeout=self.settings.ready_ms,
                 yield_on_timeout=True,  # an empty batch: the watcher is up and checks for stop
                 raise_interrupt=False,
             ):
@@ -113,7 +113,7 @@ class Watcher:
             self.ready.set()
 
 
-def watch_cli(corpus: Path, index: Path, workers: int = 2, rebuild: bool = False, quiet_ms: int = QUIET_MS) -> int:
+def watch_cli(corpus: Path, index: Path, workers: int = 2, rebuild: bool = False, quiet_ms: int = DEFAULTS.watch.quiet_ms) -> int:
     """`python -m assistant index --watch`: build, then re-build after each quiet change, until Ctrl-C."""
     import faulthandler
     import signal

@@ -14,25 +14,16 @@ import html
 import math
 from collections.abc import Iterable
 
-from ..search.themes import GRADE_ORDER, Tally
+from ..language.vocab import GRADE_COLOURS, GRADE_ORDER, NOT_GRADED
+from ..language.vocab import grade_label as _label
+from ..search.themes import Tally
 
-# One colour per grade, the same in every chart: green good, amber RI, red inadequate.
-# Each has at least 3:1 contrast with the white background (WCAG 1.4.11, graphics), and
-# segments of one bar are parted by a white line, so no two greens need to be told apart.
-GRADE_COLOURS = {
-    "outstanding": "#0b5d2a",
-    "good": "#2e7d32",
-    "requires improvement": "#a15c00",
-    "adequate": "#7a6a00",
-    "inadequate": "#c62828",
-    "not graded": "#5f6368",
-}
 WIDTH, HEIGHT = 720, 260
 _LEFT, _RIGHT, _TOP, _BOTTOM = 52, 12, 12, 44  # room for the axis labels and titles
 
 
-def _label(grade: str) -> str:
-    return grade[:1].upper() + grade[1:]
+def _colour(grade: str) -> str:
+    return GRADE_COLOURS.get(grade, GRADE_COLOURS[NOT_GRADED])
 
 
 def _step(top: int) -> int:
@@ -124,10 +115,10 @@ def chart_html(tally: Iterable[Tally], title: str, chart_id: str) -> str:
             tip = f"{year}, {_label(g)}: {n} report{'s' if n != 1 else ''}"
             parts.append(
                 f'<rect class="bar" data-year="{esc(year)}" data-grade="{esc(g)}" data-reports="{n}" x="{x:.1f}" y="{y0:.1f}" '
-                f'width="{bar_w:.1f}" height="{h:.1f}" fill="{GRADE_COLOURS.get(g, "#5f6368")}"><title>{esc(tip)}</title></rect>'
+                f'width="{bar_w:.1f}" height="{h:.1f}" fill="{_colour(g)}"><title>{esc(tip)}</title></rect>'
             )
     parts.append("</svg>")
-    legend = "".join(f'<li><span class="swatch" style="background:{GRADE_COLOURS.get(g, "#5f6368")}"></span>{esc(_label(g))}</li>' for g in grades)
+    legend = "".join(f'<li><span class="swatch" style="background:{_colour(g)}"></span>{esc(_label(g))}</li>' for g in grades)
     head = "".join(f'<th scope="col">{esc(_label(g))}</th>' for g in grades)
     rows = "".join(
         f'<tr><th scope="row">{esc(y)}</th>' + "".join(f"<td>{by[y].get(g, 0)}</td>" for g in grades) + f"<td>{sum(by[y].values())}</td></tr>"

@@ -8,9 +8,8 @@ from dataclasses import astuple, dataclass, fields, replace
 from urllib.parse import quote
 
 from ..index.disk import Generation
-from ..language.vocab import GRADE_SHORT, Grade, JudgementArea
+from ..language.vocab import GRADE_ORDER, GRADE_SHORT, Grade, JudgementArea
 from ..reports.document import Judgement
-from ..search.themes import GRADE_ORDER
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ import re
 from pathlib import PurePosixPath
 
 from ..admin import audit
+from ..language.vocab import grade_label
 from ..search.answer import Answer, Hit, file_link
+from ..settings import DEFAULTS
 from .labels import RELEVANCE, date_label, filters_text, group_by_report, report_label
 
 # Every ASCII punctuation mark may be backslash-escaped in CommonMark; & < > become
@@ -150,14 +152,9 @@ def over_time_markdown(hits: list[Hit], authority: str, topic: str) -> str:
 # --- across reports ------------------------------------------------------------------
 
 ACROSS_TABLE_HEADERS = ("rank", "match", "authority", "published", "grade", "page", "¶", "passage")
-MAX_ACROSS_SHOWN = 60  # passages rendered at once; the table and the CSV hold every report
 
 
-def _grade_label(grade: str) -> str:
-    return grade[:1].upper() + grade[1:]
-
-
-def across_markdown(a, year: str | None = None, grade: str | None = None) -> str:
+def across_markdown(a, year: str | None = None, grade: str | None = None, most: int = DEFAULTS.app.across_shown) -> str:
     """An across-reports answer: the count, the concepts counted, then one best passage per report
     (full matches, then those in part); `year`/`grade` narrow to one bar of the chart."""
     parts = [f"**{escape_text(a.summary())}**"]
@@ -170,7 +167,7 @@ def across_markdown(a, year: str | None = None, grade: str | None = None) -> str
     full = a.rows_for(year, grade)
     partial = a.rows_for(year, grade, coverage="partial")
     if year or grade:
-        which = " · ".join(escape_text(x if x != grade else _grade_label(x)) for x in (year, grade) if x)
+        which = " · ".join(escape_text(x if x != grade else grade_label(x)) for x in (year, grade) if x)
         parts.append(f"Showing **{which}**: {len(full)} report{'s' if len(full) != 1 else ''}\\.")
     shown = 0
     for title, rows in (("Reports discussing all of it", full), ("In part", partial)):
@@ -178,18 +175,18 @@ def across_markdown(a, year: str | None = None, grade: str | None = None) -> str
             continue
         parts.append(f"### {title}")
         for r in rows:
-            if shown >= MAX_ACROSS_SHOWN:
+            if shown >= most:
                 break
             shown += 1
             parts.append(f"#### {r.rank}\\. {escape_text(report_label(r.title, r.local_authority, r.published, r.source))}")
             for p in r.passages:
-                bits = [f"Under the judgement: {escape_text(p.judgement)}" if p.judgement else "", f"**{escape_text(_grade_label(p.grade))}**"]
+                bits = [f"Under the judgement: {escape_text(p.judgement)}" if p.judgement else "", f"**{escape_text(grade_label(p.grade))}**"]
                 if p.missing:
                     bits.append("does not mention " + ", ".join(escape_text(m) for m in p.missing))
                 parts.append(" · ".join(b for b in bits if b))
                 parts.append(passage_markdown(p.hit))
-    if shown >= MAX_ACROSS_SHOWN and shown < len(full) + len(partial):
-        parts.append(f"*The first {MAX_ACROSS_SHOWN} reports are shown; the table and the CSV export list all {len(full) + len(partial)}\\.*")
+    if shown >= most and shown < len(full) + len(partial):
+        parts.append(f"*The first {most} reports are shown; the table and the CSV export list all {len(full) + len(partial)}\\.*")
     return "\n\n".join(parts)
 
 

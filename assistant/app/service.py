@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..admin import audit, download
+from ..admin import audit
 from ..admin.curator import Curator
 from ..index.build import build_index
 from ..index.disk import IndexLoadError, current_name, generations
@@ -30,36 +30,15 @@ from ..search.answer import Answer
 from ..search.authorities import norm_name
 from ..search.query import Filters, Query
 from ..search.rerank import load_reranker
-from ..search.searcher import Searcher
-from ..settings import DEFAULT_CORPUS, DEFAULT_INDEX, clamp_k
+from ..search.searcher import Searcher, Snapshot
+from ..settings import AppSettings, clamp_k
 from . import exports
 from .labels import year_text
 from .markdown import answer_markdown, audit_markdown, escape_text
 
-MB = 1024 * 1024
-# How often a running app reads CURRENT: a replica serves a new generation within this
-# plus the time to load it (bench/replicas.py).
-FOLLOW_SECONDS = 0.5
-
-
-@dataclass(frozen=True)
-class Settings:
-    host: str = "127.0.0.1"
-    port: int = 7860
-    corpus: Path = DEFAULT_CORPUS
-    index: Path = DEFAULT_INDEX
-    model_cache: Path | None = None  # default: INDEX/models
-    admin_password: str = ""  # empty: the Admin tab is disabled
-    max_upload_bytes: int = 50 * MB
-    queue_size: int = 64
-    concurrency: int = 4
-    build_workers: int = 1  # in-app re-index shares 2 cores with the chat
-    watch: bool = False  # re-index when files in the corpus folder change (app.py --watch)
-    fetch_options: download.Options = download.Options()  # the Admin tab's fetch (max_bytes follows max_upload_bytes)
-
-    @property
-    def models(self) -> Path:
-        return self.model_cache or self.index / "models"
+# The app's settings are the app section of the settings tree (host, port, folders,
+# limits, how often CURRENT is read), under the name app.py and the tests construct.
+Settings = AppSettings
 
 
 # --- serving report files ------------------------------------------------------------
@@ -126,27 +105,31 @@ class Service:
     # chat ----------------------------------------------------------------------------
 
     def reply(self, question: str, ctx: conversation.Context, k: int) -> Reply:
-        turn = conversation.next_turn(self.searcher.understand(question), ctx)
-        answer = self.searcher.search(turn.query, k=k)
+        snap = self.searcher.acquire()  # one generation for the question, its answer and the suggestions
+        turn = conversation.next_turn(self.searcher.understand(question, snap), ctx)
+        answer = self.searcher.search(turn.query, k=k, snapshot=snap)
         new_ctx = conversation.after_answer(turn.context, answer.filters)
-        suggestions = () if answer.hits or answer.places_abstained else self.suggestions(new_ctx, k)
+        suggestions = () if answer.hits or answer.places_abstained else self.suggestions(new_ctx, k, snap)
         searched = (turn.context.topic or turn.query.text) if turn.follow_up else question
         return Reply(answer, searched, new_ctx, answer_markdown(answer, searched, suggestions))
 
     def rerun(self, ctx: conversation.Context, k: int) -> Reply:
         """Re-ask the conversation's topic with the filters as the user edited them."""
         query = conversation.rerun(ctx)
-        answer = self.searcher.search(query, k=k) if query else self._empty(ctx)
+        snap = self.searcher.acquire()
+        answer = self.searcher.search(query, k=k, snapshot=snap) if query else self._empty(ctx, snap)
         new_ctx = conversation.after_answer(ctx, answer.filters)
-        suggestions = () if answer.hits or answer.places_abstained else self.suggestions(new_ctx, k)
+        suggestions = () if answer.hits or answer.places_abstained else self.suggestions(new_ctx, k, snap)
         return Reply(answer, ctx.topic, new_ctx, answer_markdown(answer, ctx.topic, suggestions))
 
-    def _empty(self, ctx: conversation.Context) -> Answer:
-        return Answer("", ctx.filters, (), authority_names=self.searcher.authorities())
+    def _empty(self, ctx: conversation.Context, snap: Snapshot) -> Answer:
+        return Answer("", ctx.filters, (), authority_names=dict(snap.names))
 
-    def suggestions(self, ctx: conversation.Context, k: int) -> tuple[str, ...]:
-        """Which filter to drop when nothing matched: the ones whose removal finds something."""
-        f, names = ctx.filters, self.searcher.authorities()
+    def suggestions(self, ctx: conversation.Context, k: int, snapshot: Snapshot | None = None) -> tuple[str, ...]:
+        """Which filter to drop when nothing matched: the ones whose removal finds something
+        (in `snapshot`, the answer's, when given)."""
+        snap = snapshot or self.searcher.acquire()
+        f, names = ctx.filters, dict(snap.names)
         topic = ctx.topic
         out: list[str] = []
         if not topic:
@@ -158,10 +141,10 @@ class Service:
             who = ", ".join(names.get(a, a) for a in f.authorities)
             probes.append((f"drop the authority filter ({who})", replace(f, authorities=())))
         for label, probe in probes:
-            if self.searcher.search(Query.plain(topic, probe), k=1).hits:
+            if self.searcher.search(Query.plain(topic, probe), k=1, snapshot=snap).hits:
                 out.append(label)
         if not out and len(probes) == 2:
-            if self.searcher.search(Query.plain(topic), k=1).hits:
+            if self.searcher.search(Query.plain(topic), k=1, snapshot=snap).hits:
                 out.append("drop both the authority and the year filters")
         if not out:
             out.append("rephrase the question in the words a report would use")
@@ -267,11 +250,12 @@ class Service:
         lines[1:1] = [f"**Warning:** {escape_text(w)}" for w in self.serving_warnings()]
         return "\n\n".join(lines)
 
-    def follow_index(self, every: float = FOLLOW_SECONDS) -> threading.Event:
+    def follow_index(self, every: float | None = None) -> threading.Event:
         """Serve each generation that becomes current, whoever built it (another replica
         on the same index folder, the command line), without a restart. Set the
         returned event to stop."""
         stop = threading.Event()
+        every = self.settings.follow_seconds if every is None else every
 
         def run() -> None:
             passed_over = None  # a generation that would not load: retried only once CURRENT moves on

@@ -9,6 +9,7 @@ import gradio as gr
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse
 
+from ..language.vocab import GRADE_ORDER, grade_label
 from ..search import conversation, themes
 from ..settings import DEFAULT_K, MAX_K, clamp_k
 from . import PRIVATE, chart, exports, labels, library, markdown, permalink
@@ -178,7 +179,7 @@ def build_blocks(service: Service) -> gr.Blocks:
             choices = authority_choices()
             names = service.searcher.authorities()
             params = request.query_params if request is not None else {}
-            link = permalink.parse(params, names, themes.GRADE_ORDER)
+            link = permalink.parse(params, names, GRADE_ORDER)
             years = _years_of(service)
             in_ask = bool(params) and link.tab == permalink.ASK
             in_across = link.tab == permalink.ACROSS
@@ -327,7 +328,7 @@ def _library_tab(service: Service, tab: gr.Tab) -> gr.HTML:
         authority = gr.Dropdown(choices=_options("all authorities", authorities), value="", label="Authority", elem_id="lib-authority")
         year = gr.Dropdown(choices=_options("all years", years), value="", label="Year published", elem_id="lib-year")
         grade = gr.Dropdown(
-            choices=[("all grades", "")] + [(g[:1].upper() + g[1:], g) for g in grades], value="", label="Overall grade", elem_id="lib-grade"
+            choices=[("all grades", "")] + [(grade_label(g), g) for g in grades], value="", label="Overall grade", elem_id="lib-grade"
         )
         text = gr.Textbox(label="Search the table", max_length=200, elem_id="lib-search")
     table = gr.HTML(library.view(service.searcher.generation), js_on_load=SORT_JS, elem_id="library", padding=False, apply_default_css=False)
@@ -350,7 +351,7 @@ def _library_tab(service: Service, tab: gr.Tab) -> gr.HTML:
             *shown(v),
             gr.update(choices=_options("all authorities", a)),
             gr.update(choices=_options("all years", y)),
-            gr.update(choices=[("all grades", "")] + [(x[:1].upper() + x[1:], x) for x in g]),
+            gr.update(choices=[("all grades", "")] + [(grade_label(x), x) for x in g]),
         )
 
     ins = [state, authority, year, grade, text]
@@ -482,10 +483,11 @@ def _wire_over_time(service: Service, t: _AskTab, ctx_state: gr.State) -> None:
             return "Ask a question first; the over-time view follows its topic.", gr.update(visible=False)
         if not key:
             return "Choose an authority.", gr.update(visible=False)
-        names = service.searcher.authorities()
-        hits = service.searcher.best_per_report(ctx.topic, key)
+        snap = service.searcher.acquire()  # one generation for the names, the passages and the chart
+        names = dict(snap.names)
+        hits = service.searcher.best_per_report(ctx.topic, key, snapshot=snap)
         figure = chart.chart_html(
-            themes.tally_hits(service.searcher, hits),
+            themes.tally_hits(hits),
             f"{names.get(key, key)}: its reports by year and grade of the judgement the best passage sits under",
             "over-time",
         )
@@ -501,7 +503,7 @@ def _across_tab(service: Service):
     """One theme over every report: the count, a chart by year and grade whose bars lead to
     their passages, the best passage of each report, a link and exports (search.themes).
     Returns (the outputs of a search, the function that fills them, its inputs)."""
-    grade_choices = [(g[:1].upper() + g[1:], g) for g in themes.GRADE_ORDER]
+    grade_choices = [(grade_label(g), g) for g in GRADE_ORDER]
     years = _years_of(service)
     with gr.Row():
         question = gr.Textbox(

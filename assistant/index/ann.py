@@ -1,7 +1,7 @@
-"""Dense search over a generation's vectors: exact below IVF_FROM passages, FAISS IVF from there.
+"""Dense search over a generation's vectors: exact below `ivf_from` passages, FAISS IVF from there.
 
-Below IVF_FROM the store writes a flat fp16 index and a search scores every
-allowed passage (exact, as it always has). From IVF_FROM it writes an inverted
+Below `ivf_from` (settings.AnnSettings) the store writes a flat fp16 index and a search scores every
+allowed passage (exact, as it always has). From there it writes an inverted
 file (IVF, fp16 vectors, no residual coding) whose centroids are trained on a
 sample: a search visits `nprobe` of its lists. Vectors stay fp16 either way,
 so they are read back exactly and an incremental build carries them over
@@ -13,7 +13,7 @@ row-ordered float32 copy of the vectors: a report's passages are consecutive
 rows, so an authority's rows are a few hundred runs, each one matrix product
 with no gather; a partial probe would find few of them. A wider filter probes
 proportionally more lists, with a bitmap of its rows.
-Figures behind each number: bench/RESULTS.md, "Scale (issue 13)".
+Figures behind each number: settings.AnnSettings and bench/RESULTS.md, "Scale".
 """
 
 from __future__ import annotations
@@ -22,53 +22,50 @@ import math
 
 import numpy as np
 
-# Passages from which the store writes an IVF index. Exact scoring (the float32 matrix
-# times the query, as search.searcher does) is bound by memory reads: p50 / p95 58 / 92 ms
-# at 250k passages, 96 / 137 ms at 500k on 2 loaded cores (bench/ann.py); the full
-# shared corpus (64k) stays flat.
-IVF_FROM = 200_000
-# Probed lists: on 2 M synthetic vectors with nlist 4096, recall@10 0.939 at 64 and 0.953
-# at 128 (p95 17.5 ms on 2 loaded cores; bench/ann.py).
-NPROBE = 128
-# Training points per list (FAISS warns under 39); the sample is drawn with a fixed seed.
-TRAIN_PER_LIST = 40
-# Allowed rows up to which a filtered IVF search is exact, scored from the row-ordered
-# float32 copy: ~3 ns a row-dimension on 2 loaded cores, so 50k rows cost ~20 ms, less than
-# probing more lists with a bitmap of them (bench/ann.py; one authority at 2 M is 13k rows).
-EXACT_BELOW = 50_000
+from ..settings import DEFAULTS, AnnSettings
+
+# Every number here (ivf_from, nprobe, train_per_list, train_iterations, exact_below) is a
+# field of settings.AnnSettings, with the figures behind it.
 
 
-def nlist_for(n: int) -> int:
+def nlist_for(n: int, train_per_list: int = DEFAULTS.ann.train_per_list) -> int:
     """Lists for n passages: about 3·sqrt(n), a power of two, at least 1 and never
-    more than n / TRAIN_PER_LIST (2 M passages: 4096)."""
-    if n < TRAIN_PER_LIST:
+    more than n / train_per_list (2 M passages: 4096)."""
+    if n < train_per_list:
         return 1
     want = 2 ** round(math.log2(3 * math.sqrt(n)))
-    return max(1, min(want, 2 ** int(math.log2(n // TRAIN_PER_LIST))))
+    return max(1, min(want, 2 ** int(math.log2(n // train_per_list))))
 
 
-def build(vectors: np.ndarray, dim: int, ivf_from: int | None = None, nlist: int | None = None, nprobe: int | None = None):
+def build(
+    vectors: np.ndarray,
+    dim: int,
+    ivf_from: int | None = None,
+    nlist: int | None = None,
+    nprobe: int | None = None,
+    st: AnnSettings = DEFAULTS.ann,
+):
     """A FAISS index of `vectors` (inner product, fp16): flat below `ivf_from` rows
-    (default IVF_FROM), IVF with `nlist` lists (default nlist_for) from there."""
+    (default st.ivf_from), IVF with `nlist` lists (default nlist_for) from there."""
     import faiss
 
     x = np.ascontiguousarray(vectors, dtype="float32")
     n = len(x)
-    if n < (IVF_FROM if ivf_from is None else ivf_from):
+    if n < (st.ivf_from if ivf_from is None else ivf_from):
         flat = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
         if n:
             flat.add(x)
         return flat
-    nlist = nlist or nlist_for(n)
+    nlist = nlist or nlist_for(n, st.train_per_list)
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT, False)
-    rows = np.sort(np.random.default_rng(0).choice(n, size=min(n, nlist * TRAIN_PER_LIST), replace=False))
-    index.cp.niter = 10  # 25 by default; 10 gave the same recall at this nlist (bench/ann.py)
+    rows = np.sort(np.random.default_rng(0).choice(n, size=min(n, nlist * st.train_per_list), replace=False))
+    index.cp.niter = st.train_iterations
     index.train(x[rows])
     for start in range(0, n, 262_144):
         index.add(x[start : start + 262_144])
     index.make_direct_map()  # rows read back by number (Generation.vectors, exact scoring)
-    index.nprobe = nprobe or NPROBE
+    index.nprobe = nprobe or st.nprobe
     return index
 
 
@@ -90,7 +87,7 @@ class Dense:
     beside the IVF index's 1.6 GB).
     """
 
-    def __init__(self, index, nprobe: int | None = None, exact_below: int = EXACT_BELOW):
+    def __init__(self, index, nprobe: int | None = None, exact_below: int = DEFAULTS.ann.exact_below):
         import faiss
 
         self.index = index

@@ -22,6 +22,7 @@ import numpy as np
 from ..language.glossary import Glossary, mine_acronyms
 from ..reports import ingest, metadata
 from ..reports.document import IngestFailure, Report, ReportMeta
+from ..settings import DEFAULTS, AnnSettings
 from . import embed, keywords
 from .chunking import CHUNKING_VERSION, Chunk, chunk_report
 from .disk import ChunkRows, IndexLoadError, ModelStamp, Passages, ReportEntry, current_name, encode_chunks, join_passages, model_stamp
@@ -141,6 +142,7 @@ def build_index(
     progress: Progress | None = None,
     limits: ingest.Limits = ingest.Limits(),
     prepare: Prepare | None = None,
+    ann_settings: AnnSettings = DEFAULTS.ann,
 ) -> BuildSummary:
     """Bring the index in `index_dir` up to date with the files in `corpus`; returns what was done.
 
@@ -151,7 +153,8 @@ def build_index(
     serving generation stays. Files that cannot be read are listed by name with
     the reason in `BuildSummary.failed`. `prepare` parses and chunks the new
     files somewhere else (assistant.cluster: on Ray); by default they are parsed
-    here in `workers` processes with `limits`. Raises Busy when another build
+    here in `workers` processes with `limits`; `ann_settings` choose the dense
+    index written (flat or IVF, index.ann). Raises Busy when another build
     holds the folder.
     """
     t0 = time.perf_counter()
@@ -171,11 +174,11 @@ def build_index(
                 # Vectors from another backend differ slightly, and other chunking means other passages.
                 checked = None
         try:
-            summary = _build(corpus, index_dir, checked, embedder, stamp, prepare or _local(workers, limits), note)
+            summary = _build(corpus, index_dir, checked, embedder, stamp, prepare or _local(workers, limits), note, ann_settings)
         except _Unreadable as exc:
             why.append(f"rebuilding every report: the current index generation {current_name(index_dir)} is unreadable ({exc})")
             note(why[-1], 0, 0)
-            summary = _build(corpus, index_dir, None, embedder, stamp, prepare or _local(workers, limits), note)
+            summary = _build(corpus, index_dir, None, embedder, stamp, prepare or _local(workers, limits), note, ann_settings)
         summary.notes[:0] = why
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -297,6 +300,7 @@ def _build(
     stamp: ModelStamp,
     prepare: Prepare,
     note: Progress,
+    ann_settings: AnnSettings = DEFAULTS.ann,
 ) -> BuildSummary:
     summary = BuildSummary()
     manifest = metadata.read_manifest(corpus)
@@ -315,7 +319,7 @@ def _build(
     note("writing index", 0, 1)
     passages = join_passages([(old if kept and old is not None else new, s, e) for kept, s, e in layout.sources], stamp.dim)
     summary.generation = write_generation(
-        index_dir, stamp, layout.entries, summary.failed, passages, str(corpus.resolve()), mined_glossary(passages.rows)
+        index_dir, stamp, layout.entries, summary.failed, passages, str(corpus.resolve()), mined_glossary(passages.rows), ann_settings
     )
     note("writing index", 1, 1)
     return summary

@@ -7,7 +7,7 @@ as Ray tasks. A parsing task gets a batch of files as bytes (no shared file
 system needed), parses them in the same time- and memory-limited worker
 process as a local build and chunks them; the passage texts this build has
 not seen yet go out in embedding tasks, the model loaded once per Ray worker.
-A task whose worker dies is retried by Ray (TASK_RETRIES); if a parsing task
+A task whose worker dies is retried by Ray (IngestSettings.cluster_retries); if a parsing task
 still fails, its files are reported as failed by name, and if an embedding
 task does, the build stops. An exception raised by our own code in a task is
 a bug and stops the build, before anything is written.
@@ -30,13 +30,12 @@ from ..reports.document import IngestFailure
 from . import embed
 from .build import BuildSummary, Prepare, Prepared, Progress, build_index
 
-TASK_RETRIES = 3  # Ray's own default for tasks whose worker dies
+# Retries, files per parsing task and texts per embedding task are the `limits`'
+# (settings.IngestSettings: cluster_retries, cluster_batch_most, cluster_embed_batch).
 # Files per task: a task starts one parser process (~0.5 s), so not one file each;
-# at most a quarter of the files per CPU, so the CPUs finish together.
-BATCH_MOST = 8
-# Texts per embedding task: a few seconds of one CPU (~15 ms a passage), so tasks
-# spread over the CPUs and a retried task repeats little.
-EMBED_BATCH = 256
+# at most a quarter of the files per CPU, so the CPUs finish together. Texts per
+# embedding task: a few seconds of one CPU (~15 ms a passage), so tasks spread over
+# the CPUs and a retried task repeats little.
 
 
 class RayMissing(RuntimeError):
@@ -136,14 +135,15 @@ def ray_prepare(cache_dir: Path, limits: ingest.Limits = ingest.Limits()) -> Pre
     distinct text is embedded once across the whole build, as locally.
     """
     ray = _ray()
-    parse = ray.remote(max_retries=TASK_RETRIES, retry_exceptions=False)(parse_batch)
-    embed_task = ray.remote(max_retries=TASK_RETRIES, retry_exceptions=False)(embed_texts)
+    retries = limits.cluster_retries
+    parse = ray.remote(max_retries=retries, retry_exceptions=False)(parse_batch)
+    embed_task = ray.remote(max_retries=retries, retry_exceptions=False)(embed_texts)
 
     def prepare(todo: list[tuple[Path, str]], manifest: dict[str, metadata.ManifestRow], note: Progress):
         if not todo:
             return [], []
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        size = max(1, min(BATCH_MOST, len(todo) // (4 * cpus)))
+        size = max(1, min(limits.cluster_batch_most, len(todo) // (4 * cpus)))
         # Largest first, as locally: the last tasks to finish are small ones.
         todo = sorted(todo, key=lambda item: -item[0].stat().st_size)
         n = -(-len(todo) // size)
@@ -176,15 +176,15 @@ def ray_prepare(cache_dir: Path, limits: ingest.Limits = ingest.Limits()) -> Pre
             except ray.exceptions.RayTaskError:
                 raise  # our own code raised: a bug, not a bad file
             except ray.exceptions.RayError as exc:
-                why = f"the cluster task failed {TASK_RETRIES + 1} times ({type(exc).__name__})"
+                why = f"the cluster task failed {retries + 1} times ({type(exc).__name__})"
                 got, failed = [], [IngestFailure(rel, why) for rel in rels]
             for p in got:
                 parsed.append((p, *distinct.add(p)))
             failures += failed
-            send(distinct.take(EMBED_BATCH))
+            send(distinct.take(limits.cluster_embed_batch))
             done += len(rels)
             note("reading reports", done, len(todo))
-        send(distinct.take(EMBED_BATCH, flush=True))
+        send(distinct.take(limits.cluster_embed_batch, flush=True))
         parts: dict[int, np.ndarray] = {}
         note("embedding passages", 0, sent)
         got_rows = 0
@@ -195,7 +195,7 @@ def ray_prepare(cache_dir: Path, limits: ingest.Limits = ingest.Limits()) -> Pre
                 parts[start] = ray.get(ready[0])
             except ray.exceptions.RayError as exc:
                 # Not one file's fault: stop the build before anything is written.
-                raise RuntimeError(f"embedding {count} passages on the cluster failed {TASK_RETRIES + 1} times ({type(exc).__name__})") from exc
+                raise RuntimeError(f"embedding {count} passages on the cluster failed {retries + 1} times ({type(exc).__name__})") from exc
             got_rows += count
             note("embedding passages", got_rows, sent)
         if not parts:  # no passages at all: nothing to hand over (the build embeds none either)

@@ -19,7 +19,7 @@ A generation folder:
                       report line (chunking.chunk_id, chunking.header_from).
     failures.jsonl    path, reason
     dense.faiss       the passages' vectors (fp16 scalar quantiser, inner product): flat,
-                      or from ann.IVF_FROM passages an IVF index of the same fp16 vectors
+                      or from AnnSettings.ivf_from passages an IVF index of the same fp16 vectors
     bm25/             the bm25s keyword index (numpy arrays and JSON)
     terms/            the passages' stemmed terms that bm25/ was built from:
                       vocab.json (sorted terms), ids.npy (term ids, uint16 or

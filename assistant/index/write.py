@@ -16,6 +16,7 @@ import numpy as np
 
 from ..durable import fsync_dir, write_atomic
 from ..reports.document import IngestFailure
+from ..settings import DEFAULTS, AnnSettings
 from . import ann, embed
 from .chunking import CHUNKING_VERSION
 from .disk import (
@@ -61,6 +62,7 @@ def write_generation(
     passages: Passages,
     corpus: str,
     glossary: str = "",
+    ann_settings: AnnSettings = DEFAULTS.ann,
 ) -> str:
     """Write a complete new generation and make it current; returns its name.
 
@@ -77,7 +79,7 @@ def write_generation(
     try:
         out = _Files(tmp)
         _put_rows(out, reports, failures, passages)
-        _put_dense(out, model, passages.vectors)
+        _put_dense(out, model, passages.vectors, ann_settings)
         _put_terms(out, passages.terms)
         _put_bm25(out, passages.terms)
         if glossary:
@@ -126,10 +128,10 @@ def _put_rows(out: _Files, reports: list[ReportEntry], failures: list[IngestFail
     out.put("failures.jsonl", jsonl({"path": f.path, "reason": f.reason} for f in failures))
 
 
-def _put_dense(out: _Files, model: ModelStamp, vectors: np.ndarray) -> None:
+def _put_dense(out: _Files, model: ModelStamp, vectors: np.ndarray, st: AnnSettings = DEFAULTS.ann) -> None:
     import faiss
 
-    index = ann.build(vectors, model.dim)  # flat below ann.IVF_FROM passages, IVF from there
+    index = ann.build(vectors, model.dim, st=st)  # flat below st.ivf_from passages, IVF from there
     out.put("dense.faiss", faiss.serialize_index(index))  # a uint8 array: written and hashed without a copy
 
 

@@ -35,6 +35,31 @@ SYNONYM = "synonym"  # two wordings of the field: both directions
 KINDS = (ACRONYM, PLAIN, SYNONYM)
 MINED = "mined from the reports"
 
+# Words that mean the same thing in the reports' usage, beside the glossary's entries: the
+# across view (search.themes) counts a question's word as covered by any word of its group.
+SYNONYMS: tuple[tuple[str, ...], ...] = (
+    ("data", "information", "intelligence", "metrics"),
+    ("discussion", "meeting"),
+    ("caseload", "workload"),
+    ("supervision", "oversight"),
+    ("praise", "commend"),
+    # Timeliness is one theme whichever way a report puts it ("without delay", "timely", "drift").
+    (
+        "delay",
+        "delays",
+        "timely",
+        "timeliness",
+        "prompt",
+        "promptly",
+        "swift",
+        "swiftly",
+        "drift",
+    ),
+    ("initial", "first"),
+    ("enquiry", "enquiries", "investigation", "investigations"),
+    ("turnover", "churn", "stability", "instability"),
+)
+
 # "return home interviews (RHIs)": words, then an acronym in brackets (a plural or
 # possessive "s" allowed, "DoLS" and "CP-IS" style mixed case and hyphens too).
 _DEFINED = re.compile(r"\(([A-Z][A-Za-z&\-]{1,9}?)('?s|\u2019s)?\)")

@@ -252,6 +252,47 @@ class Kind(StrEnum):
 # Grades a table may shorten, as readers of the reports do: "In care: RI".
 GRADE_SHORT = {Grade.REQUIRES_IMPROVEMENT: "RI"}
 
+# A passage under no graded judgement (monitoring visits, focused visits, headings with no grade).
+NOT_GRADED = "not graded"
+# The grades as the across view, the Library tab and the charts order them: best first, the
+# older frameworks' "adequate" beside "requires improvement", then NOT_GRADED.
+GRADE_ORDER: tuple[str, ...] = (
+    Grade.OUTSTANDING.value,
+    Grade.GOOD.value,
+    Grade.REQUIRES_IMPROVEMENT.value,
+    Grade.ADEQUATE.value,
+    Grade.INADEQUATE.value,
+    NOT_GRADED,
+)
+# What users type for a grade besides its spellings (Grade.parse reads those): the short
+# form, the printed long form, and words for no grade.
+GRADE_NAMES: dict[str, str] = {
+    GRADE_SHORT[Grade.REQUIRES_IMPROVEMENT].lower(): Grade.REQUIRES_IMPROVEMENT.value,
+    "requires improvement to be good": Grade.REQUIRES_IMPROVEMENT.value,
+    NOT_GRADED: NOT_GRADED,
+    "none": NOT_GRADED,
+    "ungraded": NOT_GRADED,
+}
+# One colour per grade, the same in every chart: green good, amber RI, red inadequate.
+# Each has at least 3:1 contrast with the white background (WCAG 1.4.11, graphics), and
+# segments of one bar are parted by a white line, so no two greens need to be told apart.
+GRADE_COLOURS: dict[str, str] = {
+    Grade.OUTSTANDING.value: "#0b5d2a",
+    Grade.GOOD.value: "#2e7d32",
+    Grade.REQUIRES_IMPROVEMENT.value: "#a15c00",
+    Grade.ADEQUATE.value: "#7a6a00",
+    Grade.INADEQUATE.value: "#c62828",
+    NOT_GRADED: "#5f6368",
+}
+# What a section heading says between a judgement's name and its grade ("... care
+# leavers: good", "... that requires improvement"): cut to leave the judgement's name.
+JUDGEMENT_NAME_TAIL_RE = re.compile(r"(?:[\s:,(-]+|\s+(?:is|are|that|it|requires?))+$")
+
+
+def grade_label(name: str) -> str:
+    """A grade name of GRADE_ORDER for a reader ("Requires improvement", "Not graded"), as Grade.label."""
+    return name[:1].upper() + name[1:]
+
 
 # --- questions ---------------------------------------------------------------------------------
 

@@ -13,11 +13,12 @@ import multiprocessing as mp
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from ..language.vocab import LABEL_RE
+from ..settings import IngestSettings
 from . import judgements, layout, metadata
 from .document import BODY, FRONT, HEADING, IngestFailure, IngestResult, Page, Paragraph, Report, ReportMeta, Span
 
@@ -27,12 +28,9 @@ SUFFIXES = (".pdf", ".txt", ".md", ".html", ".htm")
 PDF_HEADER_WINDOW = 1024
 
 
-@dataclass(frozen=True)
-class Limits:
-    max_bytes: int = 100 * 1024 * 1024
-    max_pages: int = 1000
-    seconds: float = 60.0
-    memory_bytes: int = 3 * 1024**3  # per worker: stops decompression bombs
+# Per-file limits (max_bytes, max_pages, seconds, memory_bytes) are the ingest section of
+# the settings tree; the name Limits is what build_index and the cluster pass around.
+Limits = IngestSettings
 
 
 class IngestError(Exception):

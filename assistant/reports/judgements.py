@@ -29,12 +29,8 @@ from ..language.vocab import (
     Grade,
     JudgementArea,
 )
+from ..settings import DEFAULTS
 from .document import BODY, BULLET, HEADING, JUDGEMENT, Paragraph, ReportMeta
-
-# A judgement heading is short; a body paragraph of more words is prose, even if
-# it ends "... is good" (measured: the longest SIF heading in the shared corpus
-# runs to 17 words).
-_HEADING_WORDS = 25
 
 
 @dataclass(frozen=True)
@@ -45,9 +41,11 @@ class Under:
     grade: str = ""  # vocab.Grade value, "" where the report prints no grade for it
 
 
-def heading_judgement(p: Paragraph) -> Under | None:
-    """The judgement a heading (or a SIF section title printed as a short paragraph) opens, if any."""
-    if p.kind not in (HEADING, BODY) or len(p.text.split()) > _HEADING_WORDS:
+def heading_judgement(p: Paragraph, most_words: int = DEFAULTS.ingest.heading_words) -> Under | None:
+    """The judgement a heading (or a SIF section title printed as a short paragraph) opens, if any.
+    A judgement heading is short: a paragraph of more than `most_words` words is prose,
+    even if it ends "... is good" (settings.IngestSettings.heading_words)."""
+    if p.kind not in (HEADING, BODY) or len(p.text.split()) > most_words:
         return None
     for pattern in JUDGEMENT_HEADING_RES:
         m = pattern.match(p.text)

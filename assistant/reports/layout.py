@@ -23,14 +23,8 @@ from ..language.vocab import (
     LABEL_RE,
     TABLE_HEAD_RE,
 )
+from ..settings import DEFAULTS
 from .document import BODY, BULLET, FOOTNOTE, FRONT, HEADING, JUDGEMENT, Page, Paragraph, Span
-
-# Region at the top and bottom of a page where running headers, footers and
-# page numbers live. Lines are only ever removed from these regions.
-_EDGE_LINES = 4
-# A top/bottom line is furniture when its digit-blind form repeats on this
-# share of pages (and on at least 3): robust to "page 7 of 12" and dates.
-_FURNITURE_SHARE = 0.4
 
 # Bullet glyphs, including Symbol/Wingdings ones that land in the private use area.
 _BULLET_RE = re.compile(r"^[\u2022\u25aa\u25fc\u25a0\u25cf\u25e6\u27a2\uf000-\uf0ff]\s*")
@@ -70,8 +64,14 @@ class _Block:
     closed: bool = False  # nothing more may be appended
 
 
-def find_furniture(pages: list[list[str]]) -> set[tuple[int, int]]:
-    """(page index, line index) of running headers, footers and page numbers."""
+def find_furniture(
+    pages: list[list[str]], edge_lines: int = DEFAULTS.ingest.edge_lines, share: float = DEFAULTS.ingest.furniture_share
+) -> set[tuple[int, int]]:
+    """(page index, line index) of running headers, footers and page numbers.
+
+    Only lines in the `edge_lines` at the top and bottom of a page, where running headers,
+    footers and page numbers live, are ever removed; one is furniture when its digit-blind
+    form repeats on `share` of the pages (and on at least 3): robust to "page 7 of 12" and dates."""
     n = len(pages)
     if n < 3:
         return set()
@@ -79,11 +79,11 @@ def find_furniture(pages: list[list[str]]) -> set[tuple[int, int]]:
     edges: list[list[tuple[int, str]]] = []
     for lines in pages:
         idx = [i for i, line in enumerate(lines) if line.strip()]
-        region = idx[:_EDGE_LINES] + idx[-_EDGE_LINES:]
+        region = idx[:edge_lines] + idx[-edge_lines:]
         cand = [(i, _norm(lines[i])) for i in dict.fromkeys(region)]
         edges.append(cand)
         seen.update({key for _, key in cand})
-    need = max(3, int(_FURNITURE_SHARE * n + 0.999))
+    need = max(3, int(share * n + 0.999))
     return {(p, i) for p, cand in enumerate(edges) for i, key in cand if seen[key] >= need}
 
 

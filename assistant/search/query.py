@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from ..language.glossary import Glossary
 from ..language.vocab import ACTIONS_QUESTION_RE, FRAMING_RE, LEAD_QUESTION_RE, MONTHS, OVERALL_QUESTION_RE, QUESTION_START_RE, Intent
+from ..settings import DEFAULTS
 from .authorities import AuthorityTable
 from .places import Place, find_places
 
@@ -22,8 +23,6 @@ _RANGE_RE = re.compile(r"\b(20[0-4]\d)\s*(?:-|–|to|and)\s*(20[0-4]\d)\b")
 _SINCE_RE = re.compile(r"\b(?:since|after|from)\s+(20[0-4]\d)\b", re.I)
 _BEFORE_RE = re.compile(r"\b(?:before|until|up to)\s+(20[0-4]\d)\b", re.I)
 _WORDY = re.compile(r"[^\W\d_]{2,}")
-# "authority + topic in 2-5 words" (issue 19's keyword queries); a sixth word is a sentence.
-KEYWORD_QUERY_WORDS = 5
 _MONTH_RE = re.compile(r"\b(" + "|".join(MONTHS) + r")\b", re.I)
 
 # Question intents live with the rest of the inspectorate's vocabulary; the names stay importable here.
@@ -90,12 +89,17 @@ class Query:
         stripping them left no word at all ("Bedford 2017")."""
         return self.rest if _WORDY.search(self.rest) else self.text
 
+    def keyword_query(self, most_words: int = DEFAULTS.ranking.keyword_words) -> bool:
+        """Typed like a search box ("Herts LADO", "stockport caseloads 2023"): at most
+        `most_words` words (settings.RankingSettings.keyword_words), no question. Such a
+        query carries too few words for a floor fitted on sentences."""
+        words = self.text.split()
+        return len(words) <= most_words and "?" not in self.text and not QUESTION_START_RE.match(self.text)
+
     @property
     def is_keyword(self) -> bool:
-        """Typed like a search box ("Herts LADO", "stockport caseloads 2023"): a few words, no
-        question. Such a query carries too few words for a floor fitted on sentences."""
-        words = self.text.split()
-        return len(words) <= KEYWORD_QUERY_WORDS and "?" not in self.text and not QUESTION_START_RE.match(self.text)
+        """keyword_query() with the shipped number of words."""
+        return self.keyword_query()
 
     def with_filters(self, explicit: Filters | None) -> Query:
         """Filters the user set in the UI/CLI win over those read from the question."""

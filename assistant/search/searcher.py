@@ -9,11 +9,13 @@ from the report's own front-page lines, which a similarity model ranks poorly.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -23,7 +25,7 @@ from ..index.disk import ChunkList, Generation, IndexLoadError, current_name, mo
 from ..index.read import load_generation, load_serving
 from ..language.glossary import Glossary, mine_acronyms
 from ..language.vocab import LEAD_INSPECTOR_RE, OVERALL_LINE_RE, RESTATEMENT_SECTION_RE, Grade, Intent, Kind
-from ..settings import DEFAULT_K, RankingSettings
+from ..settings import DEFAULT_K, DEFAULTS, AnnSettings, RankingSettings
 from .abstain import rare_term_share
 from .aliases import LazyAlternatives, acronym_tokens, mine_alternatives
 from .answer import Answer, Hit, citation
@@ -31,57 +33,185 @@ from .authorities import AuthorityTable, authority_key, norm_name
 from .query import Filters, Query, understand, without_framing
 from .rerank import Reranker, rescore
 
+T = TypeVar("T")
+
+
+# -- per-passage ranking signals ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The passage fields the signals read, one list each (read by column from a loaded
+    generation: the serving arrays of 64k passages take 0.35 s instead of 0.5 s of a
+    replica's switch, bench/load.py)."""
+
+    text: list[str]
+    kind: list[str]
+    page: list[int]
+    section: list[str]
+    number: list[int | None]
+
+    @classmethod
+    def of(cls, chunks) -> Columns:
+        def column(name: str) -> list:
+            return chunks.column(name) if isinstance(chunks, ChunkList) else [getattr(c, name) for c in chunks]
+
+        return cls(column("text"), column("kind"), column("page"), column("section"), column("number"))
+
+
+def _lead(c: Columns, st: RankingSettings) -> np.ndarray:
+    return np.array([k == Kind.FRONT and bool(LEAD_INSPECTOR_RE.match(t)) for k, t in zip(c.kind, c.text)], dtype=bool)
+
+
+def _overall(c: Columns, st: RankingSettings) -> np.ndarray:
+    return np.array(
+        [k in (Kind.JUDGEMENT, Kind.HEADING) and p == 1 and bool(OVERALL_LINE_RE.match(t)) for k, p, t in zip(c.kind, c.page, c.text)], dtype=bool
+    )
+
+
+def _heading(c: Columns, st: RankingSettings) -> np.ndarray:
+    # Text printed in many reports (Ofsted's address, licence, "What needs to improve?")
+    # is boilerplate, whatever it shares with a question.
+    seen = Counter(c.text)
+    return np.array([k == Kind.HEADING for k in c.kind], dtype=bool) | np.array([seen[t] >= st.boilerplate_reports for t in c.text], dtype=bool)
+
+
+def _front(c: Columns, st: RankingSettings) -> np.ndarray:
+    # Page furniture that survived cleaning ("© Crown copyright 2014") is as useless as front lines.
+    # `short_words` words or more, as str.split counts them, matched from the start: no list of words made.
+    enough = re.compile(r"\s*" + r"\S+\s+" * (st.short_words - 1) + r"\S")
+    return np.array([k == Kind.FRONT or not enough.match(t) for k, t in zip(c.kind, c.text)], dtype=bool)
+
+
+def _restatement(c: Columns, st: RankingSettings) -> np.ndarray:
+    restates = {x: bool(RESTATEMENT_SECTION_RE.match(x)) for x in set(c.section)}  # a few hundred distinct
+    return np.array([restates[x] for x in c.section], dtype=bool)
+
+
+def _numbered(c: Columns, st: RankingSettings) -> np.ndarray:
+    return np.array([x is not None for x in c.number], dtype=bool)
+
+
+def _asks_for(intent: Intent) -> Callable[[Query], bool]:
+    return lambda q: q.intent == intent
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One per-passage flag and what it adds to a flagged passage's score for a question.
+
+    `weight` names the RankingSettings field; `sign` -1 for a penalty; `applies` says for
+    which questions (None: all)."""
+
+    name: str
+    flag: Callable[[Columns, RankingSettings], np.ndarray]
+    weight: str
+    sign: float
+    applies: Callable[[Query], bool] | None
+    about: str
+
+    def weight_for(self, q: Query, st: RankingSettings) -> float:
+        """The signed weight for this question; 0.0 when the signal does not apply to it."""
+        if self.applies is not None and not self.applies(q):
+            return 0.0
+        return self.sign * getattr(st, self.weight)
+
+
+# The ranking signals, in the order their weights are added (the float32 sums depend on it).
+# A new signal is one entry here (its flag function above, its weight a RankingSettings
+# field) plus its test in tests/unit/test_ranking.py: Masks, penalise and explain read this.
+SIGNALS: tuple[Signal, ...] = (
+    Signal("heading", _heading, "heading_penalty", -1.0, None, "headings, and text printed in many reports (boilerplate)"),
+    Signal(
+        "front",
+        _front,
+        "front_penalty",
+        -1.0,
+        lambda q: q.intent != Intent.LEAD_INSPECTOR,
+        "front-page lines and fragments under short_words words (not when asking who led)",
+    ),
+    # Summary lists ("What needs to improve?", "Recommendations", the summary for
+    # children) restate in one line a finding that the body gives with its evidence.
+    Signal(
+        "restatement",
+        _restatement,
+        "restatement_penalty",
+        -1.0,
+        lambda q: not q.wants_actions,
+        "one-line restatements in summary lists (not when asking what to improve)",
+    ),
+    Signal("lead", _lead, "intent_boost", 1.0, _asks_for(Intent.LEAD_INSPECTOR), 'the "Lead inspector: ..." line, when asked who led'),
+    Signal("overall", _overall, "intent_boost", 1.0, _asks_for(Intent.OVERALL), "the page-1 overall effectiveness line, when asked for it"),
+    # Printed paragraph numbers mark the judgement sections' body, where findings
+    # are stated with their evidence (2018+ reports).
+    Signal(
+        "numbered",
+        _numbered,
+        "numbered_boost",
+        1.0,
+        lambda q: q.intent not in (Intent.LEAD_INSPECTOR, Intent.OVERALL),
+        "numbered paragraphs, when the question has no intent",
+    ),
+)
+SIGNAL_NAMES = tuple(sig.name for sig in SIGNALS)
+
 
 @dataclass(frozen=True)
 class Masks:
-    """Per-passage flags the ranking steps read (one bool array each, aligned)."""
+    """Every signal's per-passage flag (rows of one bool matrix, in SIGNALS' order, aligned
+    with the passages); `m.front` or `m["front"]` is one signal's row."""
 
-    lead: np.ndarray  # the "Lead inspector: ..." line
-    overall: np.ndarray  # the page-1 overall effectiveness line
-    heading: np.ndarray  # headings, and text printed in many reports (boilerplate)
-    front: np.ndarray  # front-page lines and fragments under 5 words
-    # Summary lists ("What needs to improve?", "Recommendations", the summary for
-    # children) restate in one line a finding that the body gives with its evidence.
-    restatement: np.ndarray
-    # Printed paragraph numbers mark the judgement sections' body, where findings
-    # are stated with their evidence (2018+ reports).
-    numbered: np.ndarray
+    flags: np.ndarray  # (len(SIGNALS), passages) bool
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.flags[SIGNAL_NAMES.index(name)]
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name in SIGNAL_NAMES:
+            return self.flags[SIGNAL_NAMES.index(name)]
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return int(self.flags.shape[1])
 
     def take(self, rows: np.ndarray) -> Masks:
-        return Masks(self.lead[rows], self.overall[rows], self.heading[rows], self.front[rows], self.restatement[rows], self.numbered[rows])
+        return Masks(self.flags[:, rows])
 
     @classmethod
-    def of(cls, chunks, boilerplate_reports: int) -> Masks:
-        import re
+    def of(cls, chunks, st: RankingSettings = RankingSettings()) -> Masks:
+        """Each signal's flag for every passage of `chunks` (a generation's ChunkList or Chunks)."""
+        return cls.of_columns(Columns.of(chunks), st)
 
-        # Column by column, each test run only where it can hold: with the columns, the serving
-        # arrays of 64k passages take 0.35 s instead of 0.5 s of a replica's switch (bench/load.py).
-        def column(field: str) -> list:
-            return chunks.column(field) if isinstance(chunks, ChunkList) else [getattr(c, field) for c in chunks]
+    @classmethod
+    def of_columns(cls, cols: Columns, st: RankingSettings) -> Masks:
+        return cls(np.stack([sig.flag(cols, st) for sig in SIGNALS]))
 
-        text, kind, page, section = column("text"), column("kind"), column("page"), column("section")
-        lead = np.array([k == Kind.FRONT and bool(LEAD_INSPECTOR_RE.match(t)) for k, t in zip(kind, text)], dtype=bool)
-        overall = np.array(
-            [k in (Kind.JUDGEMENT, Kind.HEADING) and p == 1 and bool(OVERALL_LINE_RE.match(t)) for k, p, t in zip(kind, page, text)], dtype=bool
-        )
-        heading = np.array([k == Kind.HEADING for k in kind], dtype=bool)
-        # Text printed in many reports (Ofsted's address, licence, "What needs to improve?")
-        # is boilerplate, whatever it shares with a question.
-        seen = Counter(text)
-        heading |= np.array([seen[t] >= boilerplate_reports for t in text], dtype=bool)
-        # Page furniture that survived cleaning ("© Crown copyright 2014") is as useless as front lines.
-        # Five words or more, as str.split counts them, matched from the start: no list of words made.
-        five_words = re.compile(r"\s*\S+\s+\S+\s+\S+\s+\S+\s+\S")
-        front = np.array([k == Kind.FRONT or not five_words.match(t) for k, t in zip(kind, text)], dtype=bool)
-        restates = {x: bool(RESTATEMENT_SECTION_RE.match(x)) for x in set(section)}  # a few hundred distinct
-        restatement = np.array([restates[x] for x in section], dtype=bool)
-        numbered = np.array([x is not None for x in column("number")], dtype=bool)
-        return cls(lead, overall, heading, front, restatement, numbered)
+    @classmethod
+    def named(cls, n: int, **flags: np.ndarray) -> Masks:
+        """Masks of `n` passages from named flags, every other signal unset (tests, experiments)."""
+        unknown = set(flags) - set(SIGNAL_NAMES)
+        if unknown:
+            raise KeyError(f"no ranking signal {sorted(unknown)}: one of {', '.join(SIGNAL_NAMES)}")
+        out = np.zeros((len(SIGNALS), n), dtype=bool)
+        for i, name in enumerate(SIGNAL_NAMES):
+            if name in flags:
+                out[i] = flags[name]
+        return cls(out)
+
+    def explain(self, j: int) -> tuple[str, ...]:
+        """The signals set for passage `j`, for debug output."""
+        return tuple(name for name, row in zip(SIGNAL_NAMES, self.flags) if row[j])
 
 
 @dataclass(frozen=True)
-class _Served:
-    """A generation plus the arrays that make filtering and scoring cheap."""
+class Snapshot:
+    """One generation as served, with the arrays that make filtering and scoring cheap.
+
+    Acquired once per answer (`Searcher.acquire`, as Lucene's SearcherManager hands out
+    a searcher) and used for every step of it: a re-index swaps the searcher's snapshot,
+    never one an answer holds. Whatever else an answer derives from the generation is
+    cached here (`memo`), so it lives and dies with the generation it was read from.
+    """
 
     gen: Generation
     dense: ann.Dense  # flat (every allowed row scored exactly) or, for millions of passages, IVF
@@ -96,9 +226,26 @@ class _Served:
     df: Callable[[str], int]  # passages containing a keyword term
     alternatives: LazyAlternatives  # other reports' names for a service ("integrated front door" for MASH)
     acronyms: frozenset[str]  # keyword terms of the glossary's acronyms: the words that may have alternatives
+    _memo: dict = field(default_factory=dict, compare=False, repr=False)
+    _memo_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The generation's name: what an answer reports it was read from."""
+        return self.gen.name
+
+    def memo(self, key: Hashable, build: Callable[[], T]) -> T:
+        """`build()`'s value for this generation, built once (a concurrent first call may
+        build it twice; one result is kept)."""
+        with self._memo_lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = build()
+        with self._memo_lock:
+            return self._memo.setdefault(key, value)
 
     @classmethod
-    def of(cls, gen: Generation, settings: RankingSettings) -> _Served:
+    def of(cls, gen: Generation, settings: RankingSettings, ann_settings: AnnSettings = DEFAULTS.ann) -> Snapshot:
         n = len(gen.chunks)
         report_of = np.zeros(n, dtype=np.int32)
         for i, r in enumerate(gen.reports):
@@ -109,16 +256,17 @@ class _Served:
         names: dict[str, str] = {}
         for k, r in zip(keys, gen.reports):
             names.setdefault(k, r.meta.local_authority or k.title())
-        masks = Masks.of(gen.chunks, settings.boilerplate_reports)
+        cols = Columns.of(gen.chunks)
+        masks = Masks.of_columns(cols, settings)
         library = AuthorityTable.from_generation(gen)
         glossary = glossary_of(gen)
-        texts = gen.chunks.column("text") if isinstance(gen.chunks, ChunkList) else [c.text for c in gen.chunks]
+        texts = cols.text
         alternatives = LazyAlternatives(
             lambda: mine_alternatives(glossary.terms, gen.bm25, texts, report_of, settings.alias_similarity, settings.alias_overlap)
         )
         return cls(
             gen,
-            ann.Dense(gen.dense),
+            ann.Dense(gen.dense, exact_below=ann_settings.exact_below),
             report_of,
             years,
             months,
@@ -190,16 +338,19 @@ def glossary_of(gen: Generation) -> Glossary:
 class Searcher:
     """Question -> Answer over the serving generation.
 
-    Thread-safe: a re-index swaps the served generation in one assignment, and
-    each answer reads one generation from start to end.
+    Thread-safe: a re-index swaps the served snapshot in one assignment, and each
+    answer acquires one snapshot (`acquire`) and reads it from start to end; callers
+    composing several steps into one answer (the across view, the over-time view, the
+    chat's suggestions) acquire once and pass it to each step.
     """
 
     def __init__(
         self,
         index_dir: Path,
         embedder: embed.Embedder | None = None,
-        settings: RankingSettings = RankingSettings(),
+        settings: RankingSettings = DEFAULTS.ranking,
         reranker: Reranker | None = None,
+        ann_settings: AnnSettings = DEFAULTS.ann,
     ):
         self.index_dir = Path(index_dir)
         self.embedder = embedder or embed.load_embedder(cache_dir=self.index_dir / "models")
@@ -207,11 +358,16 @@ class Searcher:
         # The shipped cross-encoder (search.rerank.load_reranker) or None: the retriever's own
         # ranking and floor, as the benchmarks' "fused" mode.
         self.reranker = reranker
+        self.ann_settings = ann_settings
         self._lock = threading.Lock()
         serving = load_serving(self.index_dir, expect_model=model_stamp(self.embedder))
         # A damaged newest generation is passed over; say so where the admin will look.
         self.warnings: list[str] = [f"index generation skipped: {w}" for w in serving.skipped]
-        self._served = _Served.of(serving.generation, settings)
+        self._served = Snapshot.of(serving.generation, settings, ann_settings)
+
+    def acquire(self) -> Snapshot:
+        """The serving snapshot, for one answer: every step given it reads the same generation."""
+        return self._served
 
     @property
     def generation(self) -> Generation:
@@ -233,15 +389,15 @@ class Searcher:
                     # Keep answering from the generation we have rather than fail every question.
                     self.warnings.append(f"new index generation {name} not loaded: {exc}")
                     return False
-                self._served = _Served.of(gen, self.settings)
+                self._served = Snapshot.of(gen, self.settings, self.ann_settings)
                 return True
         return False
 
     # -- retrieval ------------------------------------------------------------------
 
-    def understand(self, question: str) -> Query:
+    def understand(self, question: str, snapshot: Snapshot | None = None) -> Query:
         """Read the question against this library's authorities (see query.understand)."""
-        s = self._served
+        s = snapshot or self._served
         return understand(question, s.library, s.glossary)
 
     def ask(
@@ -251,17 +407,19 @@ class Searcher:
         filters: Filters | None = None,
         use_question: bool = True,
         mode: str = "hybrid",
+        snapshot: Snapshot | None = None,
     ) -> Answer:
         """Understand `question` (unless `use_question` is False: then only `filters`
-        apply and every word is scored) and search for it."""
-        q = self.understand(question).with_filters(filters) if use_question else Query.plain(question, filters or Filters())
-        return self.search(q, k=k, mode=mode)
+        apply and every word is scored) and search for it, in one snapshot."""
+        s = snapshot or self.acquire()
+        q = self.understand(question, s).with_filters(filters) if use_question else Query.plain(question, filters or Filters())
+        return self.search(q, k=k, mode=mode, snapshot=s)
 
-    def search(self, q: Query, k: int = DEFAULT_K, mode: str = "hybrid") -> Answer:
+    def search(self, q: Query, k: int = DEFAULT_K, mode: str = "hybrid", snapshot: Snapshot | None = None) -> Answer:
         """The ranked passages for an understood question: scope -> signals -> fuse ->
         penalise -> re-rank and abstain (or, without a re-ranker, the floor) -> highlight.
         `mode` "fused" is the retriever alone, "dense" or "bm25" one signal alone (benchmarks)."""
-        s = self._served  # one generation for the whole answer, whatever reloads meanwhile
+        s = snapshot or self.acquire()  # one generation for the whole answer, whatever reloads meanwhile
         f, notes = self._scope(s, q)
         answer = Answer(q.text, f, (), q.month, q.intent, tuple(notes), s.gen.name, s.names, also_searched=q.also)
         if reason := not_in_library(q):
@@ -292,7 +450,7 @@ class Searcher:
                 head = np.array(ranked(score, rr.depth(st.rerank)), dtype=np.int64)
                 texts = [s.gen.chunks[int(rows[j])].embed_text for j in head]
                 verdict = rescore(q.text, score, head, texts, rr, rr.weight(st.rerank))
-                if verdict.top < rr.abstain_below(st.rerank, keyword=q.is_keyword):
+                if verdict.top < rr.abstain_below(st.rerank, keyword=q.keyword_query(st.keyword_words)):
                     return replace(answer, abstained=NOTHING_MATCHES, suggestions=TOPICS)
                 score, relevance = verdict.score, verdict.relevance
             else:
@@ -300,7 +458,7 @@ class Searcher:
                 # The floor was fitted on sentences: "Herts LADO" has too few words to clear
                 # it, so a keyword query naming an authority, in words the library knows, is
                 # ranked but never emptied by it. Nonsense and off-topic words still are.
-                if not (q.is_keyword and q.filters.authorities and unknown < 0.5):
+                if not (q.keyword_query(st.keyword_words) and q.filters.authorities and unknown < 0.5):
                     floored = apply_floor(score, sig.dense, sig.bm, st)
                     score = floored if sig.renamed is None else np.where(sig.renamed, score, floored)
                     if sig.renamed is None and abstains(score, unknown, st):
@@ -312,10 +470,10 @@ class Searcher:
         ]
         return replace(answer, hits=tuple(hits))
 
-    def candidates(self, q: Query, depth: int) -> Candidates:
+    def candidates(self, q: Query, depth: int, snapshot: Snapshot | None = None) -> Candidates:
         """The `depth` best passages by the retriever alone (fused, penalised; no floor, no
         abstention), from the serving generation."""
-        s = self._served
+        s = snapshot or self.acquire()
         f, _ = self._scope(s, q)
         rows = self._rows(s, f)
         if len(rows) == 0 or not_in_library(q):
@@ -335,14 +493,15 @@ class Searcher:
             unknown_share(sig.asked, s.df, len(s.gen.chunks), self.settings, sig.terms),
         )
 
-    def _fused(self, s: _Served, q: Query, rows: np.ndarray, sig: _Signals) -> np.ndarray:
+    def _fused(self, s: Snapshot, q: Query, rows: np.ndarray, sig: _Signals) -> np.ndarray:
         """The retriever's score: dense and keyword fused, then penalised and boosted."""
-        return penalise(fuse(sig.dense, sig.keyword, self.settings), s.masks.take(rows), q, _near_month(s, rows, q.month), self.settings)
+        st = self.settings
+        return penalise(fuse(sig.dense, sig.keyword, st), s.masks.take(rows), q, _near_month(s, rows, q.month, st.month_window), st)
 
-    def _rows(self, s: _Served, f: Filters) -> np.ndarray:
+    def _rows(self, s: Snapshot, f: Filters) -> np.ndarray:
         return np.flatnonzero(self._report_mask(s, f)[s.report_of]) if len(s.report_of) else np.zeros(0, dtype=np.int64)
 
-    def _scope(self, s: _Served, q: Query) -> tuple[Filters, list[str]]:
+    def _scope(self, s: Snapshot, q: Query) -> tuple[Filters, list[str]]:
         """The filters to apply: the question's, widened by a year either side when
         no report matches years the question named (and says so)."""
         f = q.filters
@@ -352,7 +511,7 @@ class Searcher:
                 return wider, [f"no report published in {f.year_from}-{f.year_to}; searched a year either side"]
         return f, []
 
-    def _signals(self, s: _Served, q: Query, rows: np.ndarray) -> _Signals:
+    def _signals(self, s: Snapshot, q: Query, rows: np.ndarray) -> _Signals:
         """Cosine and BM25 score of every row in scope.
 
         Words that became filters would only pull in every passage of that report
@@ -384,7 +543,7 @@ class Searcher:
         keyword = (bm + self.settings.glossary_weight * s.gen.bm25.scores(added)[rows]).astype(np.float32) if added else bm
         return _Signals(dense, bm, keyword, own_terms + added, tuple(dict.fromkeys(also)), renamed, own_terms)
 
-    def _report_mask(self, s: _Served, f: Filters) -> np.ndarray:
+    def _report_mask(self, s: Snapshot, f: Filters) -> np.ndarray:
         ok = np.ones(len(s.gen.reports), dtype=bool)
         if f.authorities:
             wanted = set(f.authorities)
@@ -398,7 +557,7 @@ class Searcher:
             ok &= np.array([r.path in wanted_r for r in s.gen.reports], dtype=bool)
         return ok
 
-    def _hit(self, s: _Served, ci: int, rank: int, score: float, qterms: set[str], relevance: float | None = None) -> Hit:
+    def _hit(self, s: Snapshot, ci: int, rank: int, score: float, qterms: set[str], relevance: float | None = None) -> Hit:
         c = s.gen.chunks[ci]
         r = s.gen.reports[int(s.report_of[ci])]
         m = r.meta
@@ -424,14 +583,15 @@ class Searcher:
             relevance=relevance,
         )
 
-    def best_per_report(self, topic: str, authority: str, k_each: int = 1) -> list[Hit]:
-        """The 'over time' view: the best passage from each of one authority's reports, oldest first."""
-        s = self._served
+    def best_per_report(self, topic: str, authority: str, k_each: int = 1, snapshot: Snapshot | None = None) -> list[Hit]:
+        """The 'over time' view: the best passage from each of one authority's reports, oldest
+        first, every one from the same snapshot."""
+        s = snapshot or self.acquire()
         key = norm_name(authority) if authority not in s.names else authority
         out: list[Hit] = []
         reports = sorted((r for r, kk in zip(s.gen.reports, s.key_of) if kk == key), key=lambda r: r.meta.published)
         for r in reports:
-            out.extend(self.search(Query.plain(topic, Filters(reports=(r.path,))), k=k_each).hits)
+            out.extend(self.search(Query.plain(topic, Filters(reports=(r.path,))), k=k_each, snapshot=s).hits)
         return out
 
 
@@ -498,19 +658,13 @@ def fuse(dense: np.ndarray, bm: np.ndarray, st: RankingSettings) -> np.ndarray:
 def penalise(score: np.ndarray, m: Masks, q: Query, near_month: np.ndarray | None, st: RankingSettings) -> np.ndarray:
     """Push down what is rarely the quotable answer (headings, boilerplate, front-page
     lines, summary restatements) and lift what the question's intent asks for, or,
-    with no intent, the judgement sections' numbered paragraphs."""
+    with no intent, the judgement sections' numbered paragraphs: each of SIGNALS with
+    its weight for this question, in order."""
     score = score.copy()  # in place from here: the sums stay float32, as fused
-    score -= st.heading_penalty * m.heading
-    if q.intent != Intent.LEAD_INSPECTOR:
-        score -= st.front_penalty * m.front
-    if not q.wants_actions:
-        score -= st.restatement_penalty * m.restatement
-    if q.intent == Intent.LEAD_INSPECTOR:
-        score += st.intent_boost * m.lead
-    elif q.intent == Intent.OVERALL:
-        score += st.intent_boost * m.overall
-    else:
-        score += st.numbered_boost * m.numbered
+    for sig, flag in zip(SIGNALS, m.flags):
+        w = sig.weight_for(q, st)
+        if w:
+            score += w * flag
     if near_month is not None:
         score += st.month_boost * near_month
     return score
@@ -529,10 +683,10 @@ def ranked(score: np.ndarray, k: int) -> list[int]:
     return [int(j) for j in order if math.isfinite(float(score[j]))]
 
 
-def _near_month(s: _Served, rows: np.ndarray, month: int | None) -> np.ndarray | None:
+def _near_month(s: Snapshot, rows: np.ndarray, month: int | None, window: int = RankingSettings().month_window) -> np.ndarray | None:
     if not month:
         return None
-    return np.abs(s.month_of[s.report_of[rows]] - month) <= 2
+    return np.abs(s.month_of[s.report_of[rows]] - month) <= window
 
 
 def _present(with_term: np.ndarray, rows: np.ndarray) -> bool:

@@ -13,14 +13,15 @@ safeguarding hub") must be in the passage for the report to count as discussing
 the theme fully; reports whose best passage has only some are listed apart as
 matching "in part", and the count and the chart rest on the full matches only.
 
-Built on a narrow interface of the searcher (`ask` with a large k and filters),
-so that it does not depend on how the searcher ranks.
+Built on a narrow interface of the searcher (`understand` once, then `search`
+with a large k and filters), so that it does not depend on how the searcher ranks;
+every step of one answer reads the one snapshot it acquired (`Searcher.acquire`),
+and what it derives from the generation is cached on that snapshot.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -30,65 +31,19 @@ import numpy as np
 from ..index import keywords
 from ..index.chunking import Chunk
 from ..index.keywords import KeywordIndex
-from ..language.vocab import FRAMING_WORDS, GRADE_RE, Grade
+from ..language.glossary import SYNONYMS
+from ..language.vocab import FRAMING_WORDS, GRADE_NAMES, GRADE_ORDER, GRADE_RE, JUDGEMENT_NAME_TAIL_RE, NOT_GRADED, Grade
+from ..settings import DEFAULTS, ThemeSettings
 from .answer import Hit, filters_json
 from .query import Filters, without_framing
-from .searcher import Searcher, authority_key
+from .searcher import Searcher, Snapshot, authority_key
 
 FULL = "full"
 PARTIAL = "partial"
-NOT_GRADED = "not graded"  # monitoring visits, focused visits, headings with no grade
-GRADE_ORDER = (
-    "outstanding",
-    "good",
-    "requires improvement",
-    "adequate",
-    "inadequate",
-    NOT_GRADED,
-)
 UNDATED = "undated"
-
-# A content word printed in more than this share of all passages ("children",
-# "care", "social", "work") names no theme of its own: it is not a concept the
-# passage must contain. Measured on the sample index (633 passages): "children"
-# 0.77, "care" 0.37, "support" 0.33, "help" 0.26, "plan" 0.27, "leader" 0.15.
-COMMON_SHARE = 0.3
-# The searcher fuses the union of its dense and keyword top `candidates` (settings.py):
-# asking for twice that many returns every passage it can score.
-DEFAULT_CANDIDATES = 200
-# Extra searches restricted to the reports that name every concept but had no passage
-# in the first search's pool. Full corpus, 12 themes (bench/RESULTS.md): share of those
-# reports listed 0.13-1.00 with none, 0.29-1.00 with one, 0.35-1.00 with two; each costs
-# about one more search, and the 1.5 s budget allows one.
-EXTRA_ROUNDS = 1
-
-# Either spelling of a glossary entry (glossary.load_curated: "MASH" and "multi-agency
-# safeguarding hub") covers the concept, whichever the question used.
-# TODO(vocab): the synonym groups below are knowledge of the reports' language; they
-# belong with language.vocab / the glossary (the framing words are there: FRAMING_WORDS).
-# Words that mean the same thing in the reports' usage; a question's word is covered by any of its group.
-SYNONYMS: tuple[tuple[str, ...], ...] = (
-    ("data", "information", "intelligence", "metrics"),
-    ("discussion", "meeting"),
-    ("caseload", "workload"),
-    ("supervision", "oversight"),
-    ("praise", "commend"),
-    # Timeliness is one theme whichever way a report puts it ("without delay", "timely", "drift").
-    (
-        "delay",
-        "delays",
-        "timely",
-        "timeliness",
-        "prompt",
-        "promptly",
-        "swift",
-        "swiftly",
-        "drift",
-    ),
-    ("initial", "first"),
-    ("enquiry", "enquiries", "investigation", "investigations"),
-    ("turnover", "churn", "stability", "instability"),
-)
+# The grade names, their order and NOT_GRADED are the vocabulary's (language.vocab:
+# GRADE_ORDER, NOT_GRADED), the synonym groups the glossary's (language.glossary.SYNONYMS),
+# the tuned numbers the settings tree's (settings.ThemeSettings).
 
 
 @dataclass(frozen=True)
@@ -123,7 +78,7 @@ def _loose_phrase(phrase: str) -> re.Pattern:
 class Passage:
     hit: Hit
     judgement: str  # the judgement heading the passage sits under, "" if none
-    grade: str  # normalised grade of that judgement (GRADE_ORDER), NOT_GRADED if none
+    grade: str  # normalised grade of that judgement (vocab.GRADE_ORDER), NOT_GRADED if none
     coverage: str  # FULL or PARTIAL
     covered: tuple[str, ...]  # concept labels the passage contains
     missing: tuple[str, ...]
@@ -206,6 +161,7 @@ class AcrossAnswer:
     rows: tuple[AcrossRow, ...]  # full matches first, each part ranked by best passage
     notes: tuple[str, ...] = ()
     authority_names: dict[str, str] = field(default_factory=dict)
+    generation: str = ""  # the index generation every step of the answer read
 
     @property
     def full(self) -> tuple[AcrossRow, ...]:
@@ -269,16 +225,14 @@ def normalise_grade(text: str) -> str:
 
 
 def parse_grades(values) -> tuple[str, ...]:
-    """User-given grade names ("inadequate", "Requires Improvement", "RI") -> normalised; unknown ones raise."""
+    """User-given grade names ("inadequate", "Requires Improvement", its short form; vocab.GRADE_NAMES) -> normalised; unknown ones raise."""
     out: list[str] = []
     for v in values or ():
         v = (v or "").strip()
         if not v:
             continue
-        if v.lower() in ("ri", "requires improvement to be good"):
-            g = Grade.REQUIRES_IMPROVEMENT.value
-        elif v.lower() in (NOT_GRADED, "none", "ungraded"):
-            g = NOT_GRADED
+        if v.lower() in GRADE_NAMES:
+            g = GRADE_NAMES[v.lower()]
         else:
             parsed = Grade.parse(v)
             if parsed is None:
@@ -289,10 +243,11 @@ def parse_grades(values) -> tuple[str, ...]:
     return tuple(out)
 
 
-def passage_grade(chunk: Chunk | None) -> tuple[str, str]:
-    """(judgement, normalised grade) of the judgement a passage sits under.
+def passage_grade(chunk: Chunk | Hit | None) -> tuple[str, str]:
+    """(judgement, normalised grade) of the judgement a passage (a Chunk, or the Hit that
+    quotes it: both carry its judgement, grade and section) sits under.
 
-    Read from the chunk's `judgement`/`grade` fields, which ingestion records from
+    Read from the passage's `judgement`/`grade` fields, which ingestion records from
     chunking version 6 on. An index built before has them empty: then the section
     heading is read instead, which names the grade only in 2018+ reports
     ("...children in care: good") and some SIF sections ("Grade 4 (inadequate)").
@@ -309,20 +264,11 @@ def passage_grade(chunk: Chunk | None) -> tuple[str, str]:
     if not g or not m:
         return "", NOT_GRADED
     # "The experiences and progress of care leavers: good" -> the judgement's name alone.
-    name = re.sub(
-        r"(?:[\s:,(-]+|\s+(?:is|are|that|it|requires?))+$",
-        "",
-        chunk.section[: m.start()],
-    )
+    name = JUDGEMENT_NAME_TAIL_RE.sub("", chunk.section[: m.start()])
     return (name if len(name) >= 12 else chunk.section), g.value
 
 
 # --- concepts ---------------------------------------------------------------------------
-
-
-def _framing_words() -> frozenset[str]:
-    # The one list of them, with the reports' other language (language.vocab).
-    return FRAMING_WORDS
 
 
 @lru_cache(maxsize=1)
@@ -397,7 +343,7 @@ def concepts(text: str, common: frozenset[str] = frozenset()) -> tuple[Concept, 
             used.update(alts)
             out.append(Concept(m.group(0), alts, phrases))
         rest = pattern.sub(" ", rest)
-    framing, syn = _framing_words(), _synonyms()
+    framing, syn = FRAMING_WORDS, _synonyms()
     seen: set[str] = set()
     for word in re.findall(r"\w+(?:[-']\w+)*", rest):
         if word.lower() in framing:
@@ -414,10 +360,9 @@ def concepts(text: str, common: frozenset[str] = frozenset()) -> tuple[Concept, 
     return tuple(out)
 
 
-def common_terms(searcher: Searcher) -> frozenset[str]:
-    """Terms printed in more than COMMON_SHARE of the served generation's passages."""
-    gen = searcher.generation
-    return _Lookup.of(gen).common
+def common_terms(searcher: Searcher, st: ThemeSettings = DEFAULTS.themes) -> frozenset[str]:
+    """Terms printed in more than st.common_share of the served generation's passages."""
+    return _Lookup.on(searcher.acquire(), st.common_share).common
 
 
 # --- per-generation lookups -----------------------------------------------------------------
@@ -425,8 +370,9 @@ def common_terms(searcher: Searcher) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class _Lookup:
-    name: str
-    chunk_of: dict[str, Chunk]
+    """What the across view reads from a generation besides the searcher's answers; built once
+    per snapshot and cached on it (Snapshot.memo), so it is never another generation's."""
+
     overall_of: dict[str, str]  # report path -> overall grade
     common: frozenset[str]
     report_of: np.ndarray  # passage row -> report index
@@ -435,37 +381,28 @@ class _Lookup:
     postings: KeywordIndex | None = None  # the keyword index: each term's passages
 
     @staticmethod
-    def of(gen) -> _Lookup:
-        with _LOCK:
-            hit = _CACHE.get("lookup")
-            if hit is not None and hit.name == gen.name:
-                return hit
-        chunk_of = {c.id: c for c in gen.chunks}
-        overall_of = {r.path: r.meta.overall for r in gen.reports}
-        report_of = np.zeros(len(gen.chunks), dtype=np.int32)
-        for i, r in enumerate(gen.reports):
-            report_of[r.chunk_start : r.chunk_end] = i
+    def on(snap: Snapshot, common_share: float) -> _Lookup:
+        return snap.memo(("themes.lookup", common_share), lambda: _Lookup.of(snap, common_share))
+
+    @staticmethod
+    def of(snap: Snapshot, common_share: float) -> _Lookup:
+        gen = snap.gen
         common: frozenset[str] = frozenset()
         bm = getattr(gen, "bm25", None)
         postings = None
         if isinstance(bm, KeywordIndex) and bm.num_docs:
             # Document frequency per term from the keyword index.
-            common = bm.terms_in_more_than(COMMON_SHARE * bm.num_docs)
+            common = bm.terms_in_more_than(common_share * bm.num_docs)
             if bm.num_docs == len(gen.chunks):
                 postings = bm
-        out = _Lookup(
-            gen.name,
-            chunk_of,
-            overall_of,
+        return _Lookup(
+            {r.path: r.meta.overall for r in gen.reports},
             common,
-            report_of,
+            snap.report_of,
             tuple(r.path for r in gen.reports),
-            tuple(c.text for c in gen.chunks),
+            tuple(gen.chunks.column("text") if hasattr(gen.chunks, "column") else (c.text for c in gen.chunks)),
             postings,
         )
-        with _LOCK:
-            _CACHE["lookup"] = out
-        return out
 
     def _rows_with(self, terms: frozenset[str]) -> np.ndarray:
         bm = self.postings
@@ -503,10 +440,6 @@ class _Lookup:
         return out
 
 
-_LOCK = threading.Lock()
-_CACHE: dict[str, _Lookup] = {}
-
-
 # --- the answer -----------------------------------------------------------------------------
 
 
@@ -517,23 +450,31 @@ def across(
     grades: tuple[str, ...] = (),
     per_report: int = 1,
     include_partial: bool = True,
+    st: ThemeSettings = DEFAULTS.themes,
+    snapshot: Snapshot | None = None,
 ) -> AcrossAnswer:
     """Every report whose passages clear the relevance floor for `question`, best passage each.
 
     `filters` narrow by authority/years as for `Searcher.ask`; `grades` keeps only
     reports whose best passage sits under a judgement of one of those grades
     (normalised names, see parse_grades); `per_report` passages at most per report.
+    The question is understood once and every search reads one snapshot (`snapshot`,
+    or the one acquired here): a re-index meanwhile changes nothing in this answer.
     """
     question = " ".join((question or "").split())
     if not question:
         raise ValueError("ask a question: the across-reports view needs a theme")
-    per_report = max(1, min(int(per_report or 1), 5))
+    per_report = max(1, min(int(per_report or 1), st.max_per_report))
     grades = parse_grades(grades)
-    pool = 2 * getattr(getattr(searcher, "settings", None), "candidates", DEFAULT_CANDIDATES)
-    answer = searcher.ask(question, k=pool, filters=filters)
-    look = _Lookup.of(searcher.generation)
+    snap = snapshot or searcher.acquire()
+    # The searcher fuses the union of its dense and keyword top `candidates`: asking for
+    # twice that many returns every passage it can score.
+    pool = 2 * searcher.settings.candidates
+    understood = searcher.understand(question, snap)
+    answer = searcher.search(understood.with_filters(filters), k=pool, snapshot=snap)
+    look = _Lookup.on(snap, st.common_share)
     # The words that became filters (authority, years) are no concept of the theme.
-    topic = getattr(searcher.understand(question), "search_text", "") or question
+    topic = understood.search_text or question
     cs = concepts(topic, look.common)
     notes = list(answer.notes)
     if not cs:
@@ -550,7 +491,7 @@ def across(
                 continue  # shares no concept: a near-paraphrase of the wording, not of the theme
             covered = tuple(c.label for c, ok in zip(cs, has, strict=True) if ok)
             missing = tuple(c.label for c, ok in zip(cs, has, strict=True) if not ok)
-            judgement, grade = passage_grade(look.chunk_of.get(h.chunk_id))
+            judgement, grade = passage_grade(h)
             ps = by_report.setdefault(h.source, [])
             if all(p.hit.chunk_id != h.chunk_id for p in ps):
                 ps.append(
@@ -569,15 +510,15 @@ def across(
     # The searcher scores a pool of candidates, which a common theme overflows: reports
     # that name every concept somewhere but had no passage in the pool are searched
     # again on their own, so that the count covers the library, not the pool.
-    covering = look.reports_covering(cs) if EXTRA_ROUNDS else None
-    for round_ in range(1, EXTRA_ROUNDS + 1):
+    covering = look.reports_covering(cs) if st.extra_rounds else None
+    for round_ in range(1, st.extra_rounds + 1):
         if not covering:
             break
         full_now = {src for src, ps in by_report.items() if any(p.coverage == FULL for p in ps)}
         missing_reports = tuple(sorted(covering - full_now))
         if not missing_reports:
             break
-        more = searcher.ask(question, k=pool, filters=replace(answer.filters, reports=missing_reports))
+        more = searcher.search(understood.with_filters(replace(answer.filters, reports=missing_reports)), k=pool, snapshot=snap)
         take(more.hits, round_)
 
     rows: list[AcrossRow] = []
@@ -626,13 +567,14 @@ def across(
         tuple(rows),
         tuple(notes),
         dict(answer.authority_names),
+        snap.name,
     )
 
 
-def tally_hits(searcher: Searcher, hits) -> tuple[Tally, ...]:
+def tally_hits(hits) -> tuple[Tally, ...]:
     """Reports per year and grade for plain hits (the over-time view: one best passage per
-    report of one authority), by the grade of the judgement each passage sits under."""
-    look = _Lookup.of(searcher.generation)
+    report of one authority), by the grade of the judgement each passage sits under (read
+    from the hits themselves: the generation they were quoted from)."""
     best: dict[str, Hit] = {}
     for h in hits:
         if h.source not in best or h.score > best[h.source].score:
@@ -640,7 +582,7 @@ def tally_hits(searcher: Searcher, hits) -> tuple[Tally, ...]:
     counts = Counter(
         (
             h.published[:4] if h.published[:4].isdigit() else UNDATED,
-            passage_grade(look.chunk_of.get(h.chunk_id))[1],
+            passage_grade(h)[1],
         )
         for h in best.values()
     )

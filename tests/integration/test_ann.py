@@ -1,4 +1,4 @@
-"""Dense search past IVF_FROM passages: an IVF index, filters that apply exactly, the store's round trip.
+"""Dense search past AnnSettings.ivf_from passages: an IVF index, filters that apply exactly, the store's round trip.
 
 The sample's 633 vectors stand in for millions: the tests lower the threshold
 (bench/ann.py measures the real sizes).
@@ -15,6 +15,7 @@ from assistant.index import ann
 from assistant.index.build import build_index
 from assistant.index.read import check_generation, load_generation
 from assistant.search.searcher import Searcher
+from assistant.settings import AnnSettings
 from tests.support.corpora import copy_corpus
 
 BLACKPOOL_2019 = "80431_blackpool/children's services inspection - 17 january 2019.pdf"
@@ -36,7 +37,7 @@ def queries(embedder) -> np.ndarray:
 def test_flat_below_the_threshold_ivf_from_it(vectors):
     import faiss
 
-    assert not isinstance(ann.build(vectors, vectors.shape[1]), faiss.IndexIVF)  # 633 << IVF_FROM
+    assert not isinstance(ann.build(vectors, vectors.shape[1]), faiss.IndexIVF)  # 633 << AnnSettings.ivf_from
     ivf = ann.build(vectors, vectors.shape[1], ivf_from=len(vectors))
     assert isinstance(ivf, faiss.IndexIVF) and ivf.nlist == ann.nlist_for(len(vectors)) > 1
     # fp16 either way: the vectors read back exactly as a flat index gives them.
@@ -93,15 +94,15 @@ def test_a_filter_to_whole_reports_is_scored_exactly_from_their_runs_of_rows(sam
     assert [list(x) for x in ann.runs(np.array([5, 3, 4, 4, 9]))] == [[5, 3, 4, 9], [6, 5, 5, 10]]
 
 
-def test_store_writes_ivf_past_the_threshold_and_builds_carry_its_vectors(tmp_path, sample_corpus, sample_index, embedder, monkeypatch):
-    monkeypatch.setattr(ann, "IVF_FROM", 100)
+def test_store_writes_ivf_past_the_threshold_and_builds_carry_its_vectors(tmp_path, sample_corpus, sample_index, embedder):
     corpus = copy_corpus(sample_corpus, tmp_path / "corpus")
     index = tmp_path / "index"
     shutil.copytree(sample_index, index, ignore=shutil.ignore_patterns("build.lock"))
     flat = load_generation(sample_index)
-    # A change: the next generation is written with the lowered threshold.
+    # A change: the next generation is written with a lowered threshold.
+    low = AnnSettings(ivf_from=100)
     (corpus / BLACKPOOL_2019).unlink()
-    build_index(corpus, index, embedder=embedder)
+    build_index(corpus, index, embedder=embedder, ann_settings=low)
     gen = load_generation(index)
     assert ann.Dense(gen.dense).kind.startswith("ivf")
     by_id = {c.id: i for i, c in enumerate(flat.chunks)}
@@ -109,7 +110,7 @@ def test_store_writes_ivf_past_the_threshold_and_builds_carry_its_vectors(tmp_pa
     np.testing.assert_array_equal(gen.vectors(0, len(gen.chunks)), flat.vectors(0, len(flat.chunks))[kept])
     # The next build reads its vectors back from the IVF index and carries them over.
     shutil.copy2(sample_corpus / BLACKPOOL_2019, corpus / BLACKPOOL_2019)
-    s = build_index(corpus, index, embedder=embedder)
+    s = build_index(corpus, index, embedder=embedder, ann_settings=low)
     assert s.indexed == [BLACKPOOL_2019] and len(s.unchanged) == 5
     again = load_generation(index)
     assert [c.id for c in again.chunks] == [c.id for c in flat.chunks]

@@ -631,7 +631,8 @@ def test_rows_of_the_wrong_shape_are_an_unreadable_index_with_the_cause_kept(wri
 
 def test_loaded_passages_are_read_as_a_list_of_chunks_and_by_column(sample_index):
     from assistant.index.disk import ChunkList
-    from assistant.search.searcher import Masks
+    from assistant.search.searcher import SIGNAL_NAMES, Masks
+    from assistant.settings import RankingSettings
 
     gen = load_generation(sample_index)
     chunks = gen.chunks
@@ -644,8 +645,9 @@ def test_loaded_passages_are_read_as_a_list_of_chunks_and_by_column(sample_index
     for field in ("text", "kind", "page", "number", "section", "judgement", "grade"):
         assert chunks.column(field) == [getattr(c, field) for c in made], field
     # The serving flags read from the columns are those read from the passages.
-    by_column, by_passage = Masks.of(chunks, 20), Masks.of(made, 20)
-    for name in ("lead", "overall", "heading", "front", "restatement", "numbered"):
+    st = RankingSettings(boilerplate_reports=20)
+    by_column, by_passage = Masks.of(chunks, st), Masks.of(made, st)
+    for name in SIGNAL_NAMES:
         np.testing.assert_array_equal(getattr(by_column, name), getattr(by_passage, name), err_msg=name)
     # "Under five words" as str.split counts them, without splitting every passage.
     np.testing.assert_array_equal(by_column.front, [c.kind == "front" or len(c.text.split()) < 5 for c in made])

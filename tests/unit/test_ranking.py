@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import numpy as np
 
 from assistant.search.query import LEAD_INSPECTOR, OVERALL, Filters, Query, understand
-from assistant.search.searcher import Masks, apply_floor, fuse, penalise, ranked
+from assistant.search.searcher import SIGNAL_NAMES, SIGNALS, Masks, apply_floor, fuse, penalise, ranked
 from assistant.settings import MAX_K, RankingSettings, clamp_k
 
 ST = RankingSettings()
 
 
 def masks(n: int, **set_rows: list[int]) -> Masks:
-    arrays = {name: np.zeros(n, dtype=bool) for name in ("lead", "overall", "heading", "front", "restatement", "numbered")}
+    arrays = {name: np.zeros(n, dtype=bool) for name in set_rows}
     for name, rows in set_rows.items():
         arrays[name][rows] = True
-    return Masks(**arrays)
+    return Masks.named(n, **arrays)
 
 
 def test_fuse_adds_weighted_normalised_bm25_to_the_cosine():
@@ -118,8 +120,48 @@ def test_abstains_when_the_best_passage_is_weak_or_the_words_unknown():
 
 def test_settings_describe_every_field_with_its_measurement():
     lines = ST.describe()
-    assert len(lines) == len(ST.__dataclass_fields__)
+    # The re-ranker's overrides are a section of their own: one line per field, by dotted path.
+    assert len(lines) == len(fields(ST)) - 1 + len(fields(ST.rerank))
     assert all("#" in line and "[" in line for line in lines)
+    assert any(line.startswith("rerank.depth = ") for line in lines)
+
+
+def test_every_signal_is_flagged_weighted_and_explained_from_its_one_entry():
+    # SIGNALS is the one place a signal is declared: its weight is a ranking setting, it has a
+    # row in every Masks, and penalise adds exactly its weight for the questions it applies to.
+    assert len(set(SIGNAL_NAMES)) == len(SIGNALS)
+    for sig in SIGNALS:
+        assert sig.weight in {f.name for f in fields(RankingSettings)}, sig.name
+        m = Masks.named(2, **{sig.name: np.array([True, False])})
+        assert m.explain(0) == (sig.name,) and m.explain(1) == ()
+        assert m[sig.name].tolist() == [True, False] and getattr(m, sig.name) is not None
+        for q in (Query("q"), Query("q", intent=LEAD_INSPECTOR), Query("q", intent=OVERALL), Query("q", wants_actions=True)):
+            out = penalise(np.zeros(2, dtype=np.float32), m, q, None, ST)
+            assert out[1] == 0.0 and out[0] == np.float32(sig.weight_for(q, ST)), (sig.name, q)
+    assert Masks.named(3).take(np.array([2, 0])).flags.shape == (len(SIGNALS), 2)
+
+
+def test_masks_of_passages_reads_each_signal():
+    from assistant.index.chunking import Chunk
+
+    def chunk(text, kind="body", page=3, section="Help and protection", number=None):
+        return Chunk(id=text[:8], sha256="r", paragraph=0, part=0, text=text, header="", page=page, number=number, section=section, kind=kind)
+
+    m = Masks.of(
+        [
+            chunk("Lead inspector: Jane Doe", kind="front", page=1),
+            chunk("Short bit", number=None),
+            chunk("Children are seen promptly by social workers here.", number=12),
+            chunk("Leaders should improve the quality of supervision now.", section="What needs to improve?"),
+        ],
+        ST,
+    )
+    assert m.explain(0) == ("front", "lead")
+    assert m.explain(1) == ("front",)
+    assert m.explain(2) == ("numbered",)
+    assert m.explain(3) == ("restatement",)
+    # The fragment rule counts words as str.split does, at the setting's number.
+    assert Masks.of([chunk("one two three four five six")], RankingSettings(short_words=7)).explain(0) == ("front",)
 
 
 def test_dense_scores_flat_is_exact_and_ivf_scores_the_candidates():
