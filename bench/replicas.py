@@ -25,12 +25,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-from apps import run_app  # noqa: E402
-from test_replicas import ask  # noqa: E402
 
 from assistant.index.disk import current_name  # noqa: E402
+from tests.e2e.test_replicas import ask  # noqa: E402
+from tests.support.apps import run_app  # noqa: E402
 
 QUESTION = "are social workers' caseloads manageable?"  # written for this bench
 

@@ -320,7 +320,7 @@ def start_service(settings: Settings, embedder: Embedder | None = None) -> Servi
     """Load the model and the index, building the index first when there is none."""
     if embedder is None:
         print("loading the model…", file=sys.stderr, flush=True)
-        embedder = load_embedder(cache_dir=settings.models)
+        embedder = load_embedder(cache_dir=settings.models, model=settings.embedder)
     reranker = load_reranker()
     try:
         searcher = Searcher(settings.index, embedder=embedder, reranker=reranker)

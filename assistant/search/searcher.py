@@ -363,7 +363,8 @@ class Searcher:
         serving = load_serving(self.index_dir, expect_model=model_stamp(self.embedder))
         # A damaged newest generation is passed over; say so where the admin will look.
         self.warnings: list[str] = [f"index generation skipped: {w}" for w in serving.skipped]
-        self._served = Snapshot.of(serving.generation, settings, ann_settings)
+        # The same (floor-adjusted) settings as a reload uses, so a re-index serves alike.
+        self._served = Snapshot.of(serving.generation, self.settings, ann_settings)
 
     def acquire(self) -> Snapshot:
         """The serving snapshot, for one answer: every step given it reads the same generation."""

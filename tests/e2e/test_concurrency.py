@@ -30,6 +30,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from tests.support.apps import App, queue_event, run_app
+from tests.support.apps import api_ask as ask
 
 PASSWORD = "concurrency-test-password"
 REMOVED = "80418_norfolk/children's services inspection,  pdf - 16 august 2013.pdf"
@@ -113,22 +114,6 @@ def toggle(corpus: Path, held: Path) -> tuple[str, str]:
 
 
 # --- asking over HTTP ---------------------------------------------------------------------
-
-
-def ask(c: httpx.Client, url: str, question: str) -> dict:
-    """One question through the public API (POST /gradio_api/call/ask, then its event stream)."""
-    r = c.post(f"{url}/gradio_api/call/ask", json={"data": [question, None, None, None, 5]})
-    r.raise_for_status()
-    event = ""
-    with c.stream("GET", f"{url}/gradio_api/call/ask/{r.json()['event_id']}") as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:") and event == "complete":
-                return json.loads(line[5:])[0]
-            elif line.startswith("data:") and event == "error":
-                raise RuntimeError(f"error event: {line[5:].strip()[:200]}")
-    raise RuntimeError("event stream ended without an answer")
 
 
 def signature(answer: dict) -> str:

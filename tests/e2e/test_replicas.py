@@ -8,7 +8,6 @@ is killed (the kernel drops a dead process's flock).
 
 from __future__ import annotations
 
-import json
 import shutil
 import signal
 import subprocess
@@ -20,7 +19,7 @@ import pytest
 
 from assistant.index.build import build_index
 from assistant.index.disk import current_name
-from tests.support.apps import ROOT, queue_event, run_app
+from tests.support.apps import ROOT, api_ask, queue_event, run_app
 from tests.support.corpora import copy_corpus
 
 PASSWORD = "replica-test-password"
@@ -31,20 +30,8 @@ QUESTION = "are social workers' caseloads manageable?"
 
 
 def ask(url: str, question: str, authorities: list[str] | None = None) -> dict:
-    """One question through the public API (POST /gradio_api/call/ask, then its event stream)."""
     with httpx.Client(timeout=60) as c:
-        r = c.post(f"{url}/gradio_api/call/ask", json={"data": [question, authorities, None, None, 5]})
-        r.raise_for_status()
-        event = ""
-        with c.stream("GET", f"{url}/gradio_api/call/ask/{r.json()['event_id']}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:") and event == "complete":
-                    return json.loads(line[5:])[0]
-                elif line.startswith("data:") and event == "error":
-                    raise RuntimeError(f"error event: {line[5:].strip()[:200]}")
-    raise RuntimeError("event stream ended without an answer")
+        return api_ask(c, url, question, authorities)
 
 
 def sources(answer: dict) -> set[str]:

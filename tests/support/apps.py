@@ -147,3 +147,19 @@ def get(server: str, raw_path: str) -> httpx.Response:
         req = c.build_request("GET", server)
         req.url = req.url.copy_with(raw_path=raw_path.encode())
         return c.send(req)
+
+
+def api_ask(c: httpx.Client, url: str, question: str, authorities: list[str] | None = None) -> dict:
+    """One question through the public API (POST /gradio_api/call/ask, then its event stream)."""
+    r = c.post(f"{url}/gradio_api/call/ask", json={"data": [question, authorities, None, None, 5]})
+    r.raise_for_status()
+    event = ""
+    with c.stream("GET", f"{url}/gradio_api/call/ask/{r.json()['event_id']}") as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:") and event == "complete":
+                return json.loads(line[5:])[0]
+            elif line.startswith("data:") and event == "error":
+                raise RuntimeError(f"error event: {line[5:].strip()[:200]}")
+    raise RuntimeError("event stream ended without an answer")

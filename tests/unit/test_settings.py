@@ -92,3 +92,13 @@ def test_the_sweep_parses_dotted_paths():
     # Settings the serving arrays are built from rebuild them; a scoring weight only re-ranks.
     assert sweep.needs_new_snapshot(("ranking", "boilerplate_reports")) and sweep.needs_new_snapshot(("ann", "exact_below"))
     assert not sweep.needs_new_snapshot(("ranking", "bm25_weight"))
+
+
+def test_the_app_serves_the_shipped_embedder_unless_told_to_roll_back():
+    from app import settings_from
+
+    assert settings_from([], env={}).embedder == "shipped"
+    assert settings_from(["--embedder", "base"], env={}).embedder == "base"
+    assert settings_from([], env={"ASSISTANT_EMBEDDER": "base"}).embedder == "base"
+    with pytest.raises(SystemExit):
+        settings_from([], env={"ASSISTANT_EMBEDDER": "minilm"})
