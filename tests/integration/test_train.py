@@ -93,6 +93,9 @@ def test_the_recipe_runs_end_to_end_and_says_what_it_measured(trained):
     assert report.questions["train_unanswerable"] + report.questions["validation_unanswerable"] == 2
     assert not report.missing_gold  # every gold snippet was found in the index's own passages
     assert {"retriever", "re-ranked", "abstention"} <= set(report.validation)
+    # Every epoch's checkpoint was measured on validation and the chosen one is recorded.
+    assert {"retriever (tuned embedder, epoch 1)", "retriever (tuned embedder, epoch 2)"} <= set(report.validation)
+    assert report.validation["bi-encoder epochs chosen"]["epoch"] in (1, 2)
     card = json.loads((out / "models.json").read_text())
     assert card["training"]["questions"] == report.questions
     # Whatever shipped is recorded with the digest of the very file beside it.
@@ -128,7 +131,28 @@ def test_the_fine_tuned_embedder_builds_an_index_that_names_its_model(trained):
     from assistant.index.embed import TUNED_NAME
 
     _, _, work, _ = trained
-    tuned = work / "index-tuned"
+    tuned = next(work.glob("index-tuned-bi-*-epoch-1"))
     assert current_name(tuned)
     manifest = next((tuned / "generations").glob("*/manifest.json"))
     assert TUNED_NAME in manifest.read_text()
+
+
+def test_the_calibration_hinge_costs_only_what_is_on_the_wrong_side_of_its_margins():
+    import torch
+
+    from assistant.learn.bi import BiSettings, _calibration
+
+    st = BiSettings(calibration=1.0, answer_above=0.5, unanswered_below=0.3)
+    unit = torch.nn.functional.normalize
+    q = unit(torch.tensor([[1.0, 0.0], [1.0, 0.0]]), dim=-1)
+    close, far = unit(torch.tensor([[1.0, 0.0], [1.0, 0.0]]), dim=-1), unit(torch.tensor([[0.0, 1.0], [0.0, 1.0]]), dim=-1)
+    vectors = {"u": torch.tensor([1.0, 0.0]), "near": torch.tensor([1.0, 0.0]), "off": torch.tensor([0.0, 1.0])}
+
+    def embedded(texts):
+        return torch.stack([vectors[t] for t in texts])
+
+    # Answers at cosine 1 and unanswerable candidates at cosine 0: nothing to pay.
+    assert float(_calibration([q, close, far], [("u", ["off", "off"])], embedded, st)) == 0.0
+    # Answers at cosine 0 pay 0.5 each; an unanswerable question's candidate at cosine 1 pays 0.7.
+    got = float(_calibration([q, far, far], [("u", ["near", "off"])], embedded, st))
+    assert got == pytest.approx((0.5 + 0.5 + 0.7 + 0.0) / 4)
