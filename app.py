@@ -13,6 +13,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = None):
     from assistant.app.service import Settings
+    from assistant.index.embed import MODELS
     from assistant.settings import DEFAULT_CORPUS, DEFAULT_INDEX, MB
 
     env = dict(os.environ if env is None else env)
@@ -36,13 +37,13 @@ def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = No
     )
     ap.add_argument(
         "--embedder",
-        choices=("shipped", "base"),
+        choices=MODELS,
         default=env.get("ASSISTANT_EMBEDDER", "shipped"),
         help="shipped: the fine-tuned embedder in assistant/models (default); base: the wheel's all-MiniLM-L6-v2 (a rollback)",
     )
     args = ap.parse_args(argv)
-    if args.embedder not in ("shipped", "base"):  # argparse checks the flag's choices, not the environment's
-        ap.error(f"ASSISTANT_EMBEDDER must be 'shipped' or 'base', not {args.embedder!r}")
+    if args.embedder not in MODELS:  # argparse checks the flag's choices, not the environment's
+        ap.error(f"ASSISTANT_EMBEDDER must be one of {', '.join(MODELS)}, not {args.embedder!r}")
     return Settings(
         host=args.host,
         port=args.port,

@@ -43,7 +43,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", type=Path, required=True)
     ap.add_argument("--themes", type=Path, default=DEFAULT_THEMES)
-    ap.add_argument("--embedder", choices=("shipped", "base"), default="shipped", help="base: an index built with the wheel's model")
+    ap.add_argument("--embedder", choices=embed.MODELS, default="shipped", help="base: an index built with the wheel's model")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument(
         "--dump",

@@ -309,6 +309,10 @@ class _OnnxEmbedder(Embedder):
 TUNED_NAME = "all-MiniLM-L6-v2 fine-tuned on training/ (assistant/models)"
 
 
+# What `load_embedder(model=...)` accepts (app.py --embedder, the benches' --embedder).
+MODELS = ("shipped", "base")
+
+
 def load_embedder(backend: str = "onnx-int8", cache_dir: pathlib.Path | None = None, model: str = "shipped") -> Embedder:
     """The embedder indexes and questions use.
 
@@ -318,8 +322,8 @@ def load_embedder(backend: str = "onnx-int8", cache_dir: pathlib.Path | None = N
     onnx-int8 exported once into ``cache_dir``; "torch" is the base model's reference backend."""
     if backend not in _BACKENDS:
         raise ValueError(f"unknown embedding backend {backend!r}; valid: {', '.join(_BACKENDS)}")
-    if model not in ("shipped", "base"):
-        raise ValueError(f"unknown embedding model {model!r}; valid: shipped, base")
+    if model not in MODELS:
+        raise ValueError(f"unknown embedding model {model!r}; valid: {', '.join(MODELS)}")
     if model == "shipped" and backend == "onnx-int8" and shipped.entry("embedder") is not None:
         path, e = shipped.checked_file("embedder")
         return load_tuned_embedder(path, e["sha256"])
