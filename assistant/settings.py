@@ -112,6 +112,11 @@ class RankingSettings:
         " the floor leaves it ranked when it names an authority",
         "RESULTS 'Learning the words people ask in', Query defects",
     )
+    absent_long_form: bool = _f(
+        True,
+        "an acronym the scope never prints is scored by its glossary long form at full weight, as the question's own words",
+        "validation unchanged (no question takes this path); 'Herts LADO' on topic (RESULTS 'Learning the words people ask in')",
+    )
     min_dense: float = _f(0.15, "cosine below which a passage is never shown", f"dev questions vs off-topic ones ({_RETRIEVAL})")
     strong_dense: float = _f(0.45, "cosine above which a passage is shown without sharing a word", f"dev questions vs off-topic ones ({_RETRIEVAL})")
     abstain_below: float = _f(

@@ -540,6 +540,15 @@ class Searcher:
             bm = s.gen.bm25.scores(own_terms)[rows]
             renamed = s.gen.bm25.scores([t for t in own_terms if t not in terms])[rows] > 0
             also.extend(f"{alt.long} ({alt.short})" for alt in names)
+        elif absent and self.settings.absent_long_form:
+            # An acronym the scope never prints ("LADO" in reports that write "designated
+            # officers") can only be found there by its long form: those words count as the
+            # question's own, not as the glossary's lighter additions.
+            spelled = [t for a in s.glossary.expand(text).added if set(keywords.terms(a.because)) <= set(absent) for t in keywords.terms(a.phrase)]
+            extra = [t for t in dict.fromkeys(spelled) if t not in own_terms]
+            if extra:
+                own_terms = own_terms + extra
+                bm = s.gen.bm25.scores(own_terms)[rows]
         added = list(dict.fromkeys(t for phrase in q.also for t in keywords.terms(phrase) if t not in own_terms))
         keyword = (bm + self.settings.glossary_weight * s.gen.bm25.scores(added)[rows]).astype(np.float32) if added else bm
         return _Signals(dense, bm, keyword, own_terms + added, tuple(dict.fromkeys(also)), renamed, own_terms)

@@ -97,6 +97,8 @@ def full_table(shared_corpus):
         ("Bracknell, 2021: care leavers", ("bracknell forest",), "Bracknell"),
         ("Medway council, 2023: adoption", ("medway",), "Medway council"),
         ("Bucks MASH since 2018", ("buckinghamshire",), "Bucks"),
+        ("lancs front door", ("lancashire",), "lancs"),
+        ("Brum care leavers", ("birmingham",), "Brum"),
         ("BCP children in care", ("bournemouth christchurch and poole",), "BCP"),
         ("Hull: how are care leavers doing?", ("kingston upon hull",), "Hull"),
         ("Kingston 2019 leaders", ("kingston upon thames",), "Kingston"),

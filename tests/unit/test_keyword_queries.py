@@ -4,6 +4,9 @@ for a service is found for the generic one (mined from the text). Logic: fake em
 
 from __future__ import annotations
 
+from copy import copy
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -96,3 +99,23 @@ def test_two_names_of_one_service_are_alternatives_and_a_different_service_is_no
 def test_a_keyword_query_in_words_the_library_does_not_know_is_still_emptied(fake_searcher):
     assert fake_searcher.ask("Blackpool zxqv blorf", mode="fused").abstained
     assert fake_searcher.ask("zxqv blorf quantum", mode="fused").abstained
+
+
+def _own_words(searcher, question: str, **settings) -> tuple[np.ndarray, list[str]]:
+    """BM25 of the question's own words over its scope (what the floor reads), and the texts."""
+    s = copy(searcher)
+    s.settings = replace(searcher.settings, **settings)
+    snap = s.acquire()
+    q = s.understand(question, snap)
+    rows = s._rows(snap, s._scope(snap, q)[0])
+    return s._signals(snap, q, rows).bm, [snap.gen.chunks[int(r)].text for r in rows]
+
+
+def test_an_acronym_the_scope_never_prints_is_scored_by_its_long_form(fake_searcher):
+    # Bedford's reports write "newly qualified ..." and never "NQSW": the long form is all the
+    # scope can answer with, so it counts as the question's own words (what the floor and the
+    # "unknown words" share read), not only as the glossary's lighter addition.
+    off, _ = _own_words(fake_searcher, "Bedford NQSW", absent_long_form=False)
+    on, texts = _own_words(fake_searcher, "Bedford NQSW", absent_long_form=True)
+    assert off.max() == 0
+    assert any("newly qualified" in texts[int(i)].lower() for i in np.argsort(-on)[:3])
