@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.clients import configurations, p95  # noqa: E402
 from tests.support.apps import run_app  # noqa: E402
 from tests.support.browser import CHROMIUM, FLAGS, ask  # noqa: E402
 
@@ -61,13 +62,12 @@ def main() -> int:
         return 0
     questions = [q for q in QUESTIONS.read_text(encoding="utf-8").splitlines() if q.strip()]
     p95s = []
-    for name, index, flags in (("today (wheel's embedder)", args.index, ("--embedder", "base")), ("fine-tuned embedder", args.tuned_index, ())):
+    for name, index, flags in configurations(args):
         with tempfile.TemporaryDirectory() as tmp, run_app(Path(tmp), args.corpus, index, "", flags) as app:
             times = sorted(answer_times(app.url, questions, args.rounds))
-        p95 = times[int(0.95 * (len(times) - 1))]
-        p95s.append(p95)
+        p95s.append(p95(times))
         p50 = statistics.median(times)
-        print(f"{name}: {len(times)} answers in the browser, p50 {p50:.2f} s, p95 {p95:.2f} s, max {times[-1]:.2f} s", flush=True)
+        print(f"{name}: {len(times)} answers in the browser, p50 {p50:.2f} s, p95 {p95s[-1]:.2f} s, max {times[-1]:.2f} s", flush=True)
     print(f"ratio fine-tuned / today, p95: {p95s[1] / p95s[0]:.2f}")
     return 0
 

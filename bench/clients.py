@@ -64,6 +64,15 @@ def load(url: str, questions: list[str], clients: int, rounds: int) -> tuple[flo
     return len(latencies) / (time.perf_counter() - t0), latencies, errors
 
 
+def configurations(args) -> tuple[tuple[str, Path, tuple[str, ...]], ...]:
+    """The two apps compared in one run: name, index, app.py flags (bench/browser.py too)."""
+    return (("today (wheel's embedder)", args.index, ("--embedder", "base")), ("fine-tuned embedder", args.tuned_index, ()))
+
+
+def p95(ordered: list[float]) -> float:
+    return ordered[int(0.95 * (len(ordered) - 1))] if ordered else float("nan")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", type=Path, required=True, help="index built with the wheel's embedder")
@@ -74,7 +83,7 @@ def main() -> int:
     args = ap.parse_args()
     questions = [q for q in QUESTIONS.read_text(encoding="utf-8").splitlines() if q.strip()]
     rates = {}
-    for name, index, flags in (("today (wheel's embedder)", args.index, ("--embedder", "base")), ("fine-tuned embedder", args.tuned_index, ())):
+    for name, index, flags in configurations(args):
         with tempfile.TemporaryDirectory() as tmp, run_app(Path(tmp), args.corpus, index, "", flags) as app:
             with httpx.Client(timeout=120) as c:
                 for q in questions:
@@ -82,10 +91,9 @@ def main() -> int:
             rate, lat, errors = load(app.url, questions, args.clients, args.rounds)
         rates[name] = rate
         lat.sort()
-        p95 = lat[int(0.95 * (len(lat) - 1))] if lat else float("nan")
         print(
             f"{name}: {len(lat)} answers, {errors} errors, {rate:.1f} answers/s, "
-            f"p50 {statistics.median(lat) if lat else float('nan'):.2f} s, p95 {p95:.2f} s, max {max(lat) if lat else float('nan'):.2f} s",
+            f"p50 {statistics.median(lat) if lat else float('nan'):.2f} s, p95 {p95(lat):.2f} s, max {max(lat) if lat else float('nan'):.2f} s",
             flush=True,
         )
     base, tuned = rates.values()

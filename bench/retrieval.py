@@ -63,16 +63,9 @@ def question_sets(paths: list[Path]) -> list[QSet]:
         else:
             out.append(QSet(p.name, answerable=load_questions(p)))
     if (TRAINING / "split.json").is_file():
-        from assistant.learn.questions import Split, read_questions
+        from assistant.learn.questions import validation_split
 
-        _, val = Split.read(TRAINING / "split.json").of(read_questions(TRAINING))
-        out.append(
-            QSet(
-                "validation split",
-                [Question(q.id, q.question, q.file, q.gold, "", q.style) for q in val.answerable],
-                [u.question for u in val.unanswerable],
-            )
-        )
+        out.append(QSet("validation split", *validation_split(TRAINING)))
     return out
 
 

@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.search.evaluate import Question, evaluate, evaluate_unanswerable, load_questions  # noqa: E402
+from assistant.learn.questions import validation_split  # noqa: E402
+from assistant.search.evaluate import evaluate, evaluate_unanswerable, load_questions  # noqa: E402
 from assistant.search.searcher import Searcher, Snapshot  # noqa: E402
 from assistant.settings import Settings, parse_assignment, with_value  # noqa: E402
 
@@ -43,13 +44,6 @@ def parse_set(spec: str) -> tuple[tuple[str, ...], list]:
         return parse_assignment(spec)
     except (KeyError, ValueError) as exc:
         raise SystemExit(f"--set wants PATH=V1,V2,... (a field of assistant/settings.py by dotted path): {exc}") from None
-
-
-def validation_split() -> tuple[list[Question], list[str]]:
-    from assistant.learn.questions import Split, read_questions
-
-    _, val = Split.read(TRAINING / "split.json").of(read_questions(TRAINING))
-    return [Question(q.id, q.question, q.file, q.gold, "", q.style) for q in val.answerable], [u.question for u in val.unanswerable]
 
 
 def needs_new_snapshot(path: tuple[str, ...]) -> bool:
@@ -72,7 +66,7 @@ def main() -> int:
     sets = {q.name: load_questions(q) for q in questions}
     unanswerable: list[str] = []
     if args.validation_only:
-        sets["validation"], unanswerable = validation_split()
+        sets["validation"], unanswerable = validation_split(TRAINING)
     base = Settings(ranking=searcher.settings, ann=searcher.ann_settings)
     print("shipped settings:")
     for line in base.describe():

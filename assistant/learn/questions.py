@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..search.evaluate import Question
+
 
 @dataclass(frozen=True)
 class Written:
@@ -80,6 +82,13 @@ def read_questions(training_dir: Path) -> QuestionSet:
         for d in _lines(path):
             unanswerable.append(Unanswerable(d["id"], d["question"], d["kind"], d["asker"], d["style"]))
     return QuestionSet(tuple(answerable), tuple(unanswerable))
+
+
+def validation_split(training_dir: Path) -> tuple[list[Question], list[str]]:
+    """The validation split as the benchmarks measure it: its answerable questions as
+    evaluate's Questions (typed by style: keyword, misspelt, ...) and its unanswerable ones."""
+    _, val = Split.read(training_dir / "split.json").of(read_questions(training_dir))
+    return [Question(q.id, q.question, q.file, q.gold, "", q.style) for q in val.answerable], [u.question for u in val.unanswerable]
 
 
 def _lines(path: Path) -> list[dict]:
