@@ -207,7 +207,7 @@ def cmd_eval(args) -> int:
 
 def cmd_train(args) -> int:
     from .index.shipped import MODELS_DIR
-    from .learn.pipeline import Paths, TrainSettings, passages_only, run, tiny
+    from .learn.pipeline import Paths, TrainSettings, answerability_only, passages_only, run, tiny
 
     paths = Paths(args.training, args.corpus, args.eval if args.eval and args.eval.is_dir() else None, args.work, args.out or MODELS_DIR)
     if not (args.training / "split.json").is_file():
@@ -221,6 +221,10 @@ def cmd_train(args) -> int:
         print(f"passages written to {path}")
         return 0
     st = tiny() if args.tiny else TrainSettings()
+    if args.answerability_only:
+        report = answerability_only(paths, st)
+        print(json.dumps({"seconds": report.seconds, "validation": report.validation}, indent=2))
+        return 0
     if args.no_bi:
         st = replace(st, train_bi=False)
     report = run(paths, st)
@@ -307,6 +311,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=None, help="where the int8 models and models.json go (default: assistant/models)")
     p.add_argument("--no-bi", action="store_true", help="train the re-ranker only; keep the shipped embedder choice")
     p.add_argument("--tiny", action="store_true", help="the whole recipe on one layer and a few steps (tests)")
+    p.add_argument(
+        "--answerability-only",
+        action="store_true",
+        help="train only the answerability model, for the embedder that ships (about 5 minutes; every other model kept)",
+    )
     p.add_argument("--passages-only", action="store_true", help="only write training/.cache/passages.jsonl (for training/check.py)")
     p.set_defaults(func=cmd_train)
 

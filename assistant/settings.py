@@ -125,6 +125,19 @@ class RankingSettings:
         f"fitted 0.478 (no answer in a top 5 lost); leave-one-out 17/25 unanswerable emptied ({_ABSTENTION})",
     )
     unknown_weight: float = _f(0.5, "weight of the share of the question's idf mass in words the library barely knows", _ABSTENTION)
+    answerability: bool = _f(
+        True,
+        "with the embedder it was trained with, the shipped answerability model decides when nothing is shown (search/answerable.py);"
+        " the floor then only filters passages",
+        "validation split, `python -m assistant train` (RESULTS 'Learning the words people ask in', Answerability)",
+    )
+    answerability_keywords: bool = _f(
+        False,
+        "the answerability model also empties keyword queries naming an authority, which the floor leaves ranked",
+        "validation: True empties 79 of 89 unanswerable, False 75, both losing 3 of 716; False because on the"
+        " 4-report sample library True emptied 'Blackpool LADO', whose passage answers it (RESULTS 'Learning the words"
+        " people ask in', Answerability)",
+    )
     rare_below: int = _f(
         3,
         "a word in fewer passages than this, per rare_per passages of the library, counts as unknown to it (at least: in none)",

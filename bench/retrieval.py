@@ -11,6 +11,9 @@ unanswerable). Configurations:
   fused                    today's hybrid: dense + BM25, penalties, the hand-fitted floor
   fused+rerank             the same candidates re-ranked by the cross-encoder, its abstention
   tuned fused              the fine-tuned embedder's index, retriever alone
+  tuned fused, floor       the same, the floor alone deciding abstention, where the
+                           answerability model ships (search/answerable.py)
+  tuned fused+answerable   the same, the answerability model deciding abstention (what ships)
   tuned fused+rerank       the fine-tuned embedder's index, re-ranked (what ships when both ship)
 
 For each: hit@1, hit@5, MRR@10, unanswerable questions shown nothing, answerable questions
@@ -21,6 +24,7 @@ floor), and per-question latency p50/p95 (k=10, warm, models loaded); then servi
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import resource
 import sys
@@ -139,7 +143,14 @@ def main() -> int:
     tuned = None
     if args.tuned_index and (args.tuned_index / "CURRENT").is_file():
         tuned = Searcher(args.tuned_index, embedder=load_embedder(), reranker=reranker)
-        configs.append(("tuned fused", tuned, "fused"))
+        if tuned.answerability is not None:
+            # The same index and snapshot, the floor alone deciding abstention (as before the model shipped).
+            floor_only = copy.copy(tuned)
+            floor_only.answerability = None
+            configs.append(("tuned fused, floor", floor_only, "fused"))
+            configs.append(("tuned fused+answerable", tuned, "fused"))
+        else:
+            configs.append(("tuned fused", tuned, "fused"))
         if reranker is not None:
             configs.append(("tuned fused+rerank", tuned, "hybrid"))
     print(

@@ -25,20 +25,23 @@ from pathlib import Path
 
 import numpy as np
 
-from ..index import embed
+from ..index import embed, shipped
 from ..index.build import build_index
 from ..index.shipped import MODELS_DIR
+from ..search.answerable import ANSWERABILITY_FILE
+from ..search.answerable import CARD_KEY as ANSWERABILITY
+from ..search.answerable import DEPTH as EVIDENCE_DEPTH
 from ..search.evaluate import Question
 from ..search.evaluate import answers as answers_question
 from ..search.rerank import RERANKER_FILE, Reranker, RerankerCard
 from ..search.searcher import Searcher
-from . import choose
+from . import answerability, choose
 from .bi import BiSettings, checkpoints, train_bi
 from .cross import CrossSettings, train_cross
 from .export import export_bi, export_cross, record, sha256
 from .pairs import Candidate, Mined, MiningSettings, mine
 from .passages import Passage, eval_golds, read_passages, write_cache
-from .questions import QuestionSet, Split, Written, digest, read_questions
+from .questions import ALL_ROUNDS, QuestionSet, Split, Written, digest, read_questions
 
 EMBEDDER_FILE = "embedder-int8.onnx"
 
@@ -50,6 +53,12 @@ class TrainSettings:
     bi: BiSettings = BiSettings()
     select_depth: int = max(choose.DEPTHS)  # candidates scored per validation question
     train_bi: bool = True
+    # The rounds of writing (training/README.md) the embedder and the re-ranker learn from.
+    # The figures round (fig-*) was written after the shipped embedder was trained, to teach
+    # the answerability model that questions asking for a number can be answered; it trains
+    # that model only, so `train` rebuilds the shipped embedder as it is.
+    ranking_rounds: tuple[str, ...] = ("block-*.jsonl", "para-*.jsonl")
+    answerability: answerability.AnswerabilitySettings = answerability.AnswerabilitySettings()
 
 
 @dataclass
@@ -92,14 +101,10 @@ def run(
     the wheel's embedder, when the caller has it loaded already."""
     rep = Report()
     clock = _Clock(rep, log)
-    qs = read_questions(paths.training)
-    train, val = Split.read(paths.training / "split.json").of(qs)
-    rep.questions = {
-        "train": len(train.answerable),
-        "train_unanswerable": len(train.unanswerable),
-        "validation": len(val.answerable),
-        "validation_unanswerable": len(val.unanswerable),
-    }
+    qs = read_questions(paths.training, st.ranking_rounds)
+    split = Split.read(paths.training / "split.json")
+    train, val = split.of(qs)
+    rep.questions = split_counts(train, val)
     log(f"questions: {rep.questions}")
     reports = reports if reports is not None else paths.reports
 
@@ -110,7 +115,7 @@ def run(
     base = base or embed.load_embedder(cache_dir=paths.work / "models", model="base")
     with clock("base index"):
         base_index = _index_of(paths, reports, "index-base", base)
-    searcher = Searcher(base_index, embedder=base, reranker=None)
+    searcher = Searcher(base_index, embedder=base, reranker=None, answerability=None)
     with clock("mining"):
         mined_train, missing = _cached_mining(paths, searcher, train, tainted_texts, st.mining)
         rep.missing_gold = missing
@@ -162,7 +167,7 @@ def run(
                 bi_onnx = export_bi(checkpoint, bi_dir / f"epoch-{n}-{EMBEDDER_FILE}")
                 tuned = embed.load_tuned_embedder(bi_onnx, sha256(bi_onnx))
                 tuned_index = _index_of(paths, reports, f"index-tuned-{bi_dir.name}-epoch-{n}", tuned)
-                tuned_searcher = Searcher(tuned_index, embedder=tuned, reranker=None)
+                tuned_searcher = Searcher(tuned_index, embedder=tuned, reranker=None, answerability=None)
                 scored_n = _score(tuned_searcher, val, final, st.select_depth)
                 ranking_n, _ = choose.choose_ranking(scored_n)
             served = max(ranking_n.mrr10, rep_mrr(scored_n))
@@ -206,8 +211,16 @@ def run(
         entries["reranker"] = card
     else:
         _drop(paths.out, "reranker", RERANKER_FILE)
+    # The answerability model, read through the embedder that ships (or the wheel's).
+    with clock("answerability"):
+        ans_searcher = tuned_searcher if rep.shipped.get("embedder") else searcher
+        chosen_floor = rep.validation.get("floor (tuned embedder)") if rep.shipped.get("embedder") else None
+        model, chosen = _answerability(ans_searcher, split.of(read_questions(paths.training, ALL_ROUNDS)), chosen_floor, st.answerability)
+    rep.validation["answerability"] = asdict(chosen)
+    log(f"answerability: {asdict(chosen)}")
+    entries[ANSWERABILITY] = _ship_answerability(model, ans_searcher, paths, st, rep)
     entries["training"] = {
-        "questions_sha256": digest(paths.training),
+        "questions_sha256": digest(paths.training, st.ranking_rounds),
         "questions": rep.questions,
         "seconds": rep.seconds,
         "validation": rep.validation,
@@ -218,6 +231,101 @@ def run(
     record(paths.out, entries)
     log(f"models written to {paths.out} ({sum(rep.seconds.values()):.0f} s)")
     return rep
+
+
+def answerability_only(paths: Paths, st: TrainSettings = TrainSettings(), log: Callable[[str], None] = print) -> Report:
+    """Step 6 alone, for the embedder that ships: an index of the training reports built with
+    it, the model fitted and its threshold chosen, models.json's answerability entry rewritten
+    (every other entry kept). About 5 minutes on 2 cores, against an hour for the whole run."""
+    rep = Report()
+    clock = _Clock(rep, log)
+    split = Split.read(paths.training / "split.json")
+    embedder = embed.load_embedder(cache_dir=paths.work / "models")
+    with clock("index (shipped embedder)"):
+        index = _index_of(paths, paths.reports, f"index-shipped-{embedder.info.weights_sha256[:12]}", embedder)
+    searcher = Searcher(index, embedder=embedder, reranker=None, answerability=None)
+    card = shipped.entry("embedder", paths.out)
+    floor = card.get("floor") if card and card.get("sha256") == embedder.info.weights_sha256 else None
+    with clock("answerability"):
+        model, chosen = _answerability(searcher, split.of(read_questions(paths.training, ALL_ROUNDS)), floor, st.answerability)
+    rep.validation["answerability"] = asdict(chosen)
+    log(f"answerability: {asdict(chosen)}")
+    record(paths.out, {ANSWERABILITY: _ship_answerability(model, searcher, paths, st, rep)})
+    return rep
+
+
+def _ship_answerability(model: answerability.Answerability, searcher: Searcher, paths: Paths, st: TrainSettings, rep: Report) -> dict:
+    """The model file in place and its models.json entry: digest, the embedder it reads, how it was chosen."""
+    ans_file = model.write(paths.work / ANSWERABILITY_FILE)
+    _ship(ans_file, paths.out / ANSWERABILITY_FILE)
+    counts = split_counts(*Split.read(paths.training / "split.json").of(read_questions(paths.training, ALL_ROUNDS)))
+    return {
+        "file": ANSWERABILITY_FILE,
+        "sha256": sha256(ans_file),
+        "embedder_sha256": searcher.embedder.info.weights_sha256,
+        "threshold": model.threshold,
+        "questions": counts,
+        "questions_sha256": digest(paths.training),
+        "settings": asdict(st.answerability),
+        "validation": rep.validation["answerability"],
+        "seconds": {k: v for k, v in rep.seconds.items() if "answerability" in k or "shipped embedder" in k},
+    }
+
+
+def split_counts(train: QuestionSet, val: QuestionSet) -> dict[str, int]:
+    return {
+        "train": len(train.answerable),
+        "train_unanswerable": len(train.unanswerable),
+        "validation": len(val.answerable),
+        "validation_unanswerable": len(val.unanswerable),
+    }
+
+
+def _answerability(
+    searcher: Searcher, sets: tuple[QuestionSet, QuestionSet], floor: dict | None, st: answerability.AnswerabilitySettings
+) -> tuple[answerability.Answerability, answerability.Chosen]:
+    """Fit on the train split's questions of every round, choose the threshold on validation's."""
+    from dataclasses import replace as with_threshold
+
+    train, val = sets
+    fitted = answerability.fit(*_evidence(searcher, train), st)
+    judged = _judged(searcher, val, floor)
+    chosen = answerability.choose_threshold(fitted, judged, reads_typed=searcher.settings.answerability_keywords)
+    return with_threshold(fitted, threshold=chosen.threshold), chosen
+
+
+def _evidence(searcher: Searcher, qs: QuestionSet) -> tuple[list, list[bool]]:
+    """Each question's evidence as serving reads it, and whether no report answers it; questions
+    the retriever finds nothing for (a place the library does not hold) never reach the model."""
+    evidence, unanswerable = [], []
+    for q in list(qs.answerable) + list(qs.unanswerable):
+        c = searcher.candidates(searcher.understand(q.question), EVIDENCE_DEPTH)
+        if len(c.rows):
+            evidence.append(c.evidence())
+            unanswerable.append(not isinstance(q, Written))
+    return evidence, unanswerable
+
+
+def _judged(searcher: Searcher, qs: QuestionSet, floor: dict | None) -> list[answerability.Judged]:
+    """Validation questions with what the threshold choice needs: their evidence, and whether
+    the retriever's top 5 held the answer before and after the floor's passage filter."""
+    st = searcher.settings
+    low, strong = (floor["min_dense"], floor["strong_dense"]) if floor else (st.min_dense, st.strong_dense)
+    out = []
+    for q in list(qs.answerable) + list(qs.unanswerable):
+        understood = searcher.understand(q.question)
+        c = searcher.candidates(understood, EVIDENCE_DEPTH)
+        if not len(c.rows):
+            continue
+        if not isinstance(q, Written):
+            out.append(answerability.Judged(q.id, c.evidence(), False, typed=c.keyword and c.names_authority and c.unknown < 0.5))
+            continue
+        gold = Question(q.id, q.question, q.file, q.gold, "", q.type)
+        ok = np.array([answers_question(gold, src, txt.split("\n", 1)[-1]) for src, txt in zip(c.sources, c.texts)], dtype=bool)
+        typed = c.keyword and c.names_authority and c.unknown < 0.5  # the floor leaves these ranked (searcher.search)
+        shown = np.ones(len(ok), dtype=bool) if typed else (c.dense >= strong) | ((c.dense >= low) & (c.bm > 0))
+        out.append(answerability.Judged(q.id, c.evidence(), True, bool(ok[:5].any()), bool(ok[np.flatnonzero(shown)[:5]].any()), typed))
+    return out
 
 
 def rep_mrr(scored: list[choose.Scored]) -> float:

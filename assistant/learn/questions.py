@@ -71,14 +71,19 @@ class Split:
         )
 
 
-def read_questions(training_dir: Path) -> QuestionSet:
-    """Every block file under training/questions and training/unanswerable, in file order."""
+# Every round of writing (training/README.md): block-* and para-* train every model, fig-*
+# (written after the shipped embedder was trained) the answerability model.
+ALL_ROUNDS = ("*.jsonl",)
+
+
+def read_questions(training_dir: Path, rounds: tuple[str, ...] = ALL_ROUNDS) -> QuestionSet:
+    """The files of `rounds` (glob patterns) under training/questions and training/unanswerable, in file order."""
     answerable: list[Written] = []
     unanswerable: list[Unanswerable] = []
-    for path in sorted((training_dir / "questions").glob("*.jsonl")):
+    for path in _files(training_dir / "questions", rounds):
         for d in _lines(path):
             answerable.append(Written(d["id"], d["question"], d["file"], int(d["page"]), tuple(d["gold"]), d["type"], d["asker"], d["style"]))
-    for path in sorted((training_dir / "unanswerable").glob("*.jsonl")):
+    for path in _files(training_dir / "unanswerable", rounds):
         for d in _lines(path):
             unanswerable.append(Unanswerable(d["id"], d["question"], d["kind"], d["asker"], d["style"]))
     return QuestionSet(tuple(answerable), tuple(unanswerable))
@@ -91,14 +96,18 @@ def validation_split(training_dir: Path) -> tuple[list[Question], list[str]]:
     return [Question(q.id, q.question, q.file, q.gold, "", q.style) for q in val.answerable], [u.question for u in val.unanswerable]
 
 
+def _files(folder: Path, rounds: tuple[str, ...]) -> list[Path]:
+    return sorted({p for pattern in rounds for p in folder.glob(pattern)})
+
+
 def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def digest(training_dir: Path) -> str:
-    """SHA-256 over the question files, recorded with the models they trained."""
+def digest(training_dir: Path, rounds: tuple[str, ...] = ALL_ROUNDS) -> str:
+    """SHA-256 over the question files of `rounds`, recorded with the models they trained."""
     h = hashlib.sha256()
-    for path in sorted((training_dir / "questions").glob("*.jsonl")) + sorted((training_dir / "unanswerable").glob("*.jsonl")):
+    for path in _files(training_dir / "questions", rounds) + _files(training_dir / "unanswerable", rounds):
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()

@@ -72,6 +72,9 @@ class Answer:
     abstained: str = ""
     also_searched: tuple[str, ...] = ()  # glossary terms added to the question's own words
     suggestions: tuple[str, ...] = ()  # what the library does hold, when it abstains
+    # The answerability model's chance that the library answers the question (search/answerable.py);
+    # None where no model read it (another embedder, a re-ranker, a front-page question).
+    answerable: float | None = None
 
     @property
     def places_abstained(self) -> bool:
@@ -86,6 +89,7 @@ class Answer:
             "abstained": self.abstained or None,
             "also_searched": list(self.also_searched),
             "suggestions": list(self.suggestions),
+            "answerable": self.answerable,
         }
 
 

@@ -29,6 +29,8 @@ from ..settings import DEFAULT_K, DEFAULTS, AnnSettings, RankingSettings
 from .abstain import rare_term_share
 from .aliases import LazyAlternatives, acronym_tokens, mine_alternatives
 from .answer import Answer, Hit, citation
+from .answerable import DEPTH as EVIDENCE_DEPTH
+from .answerable import Answerability, Evidence, load_answerability
 from .authorities import AuthorityTable, authority_key, norm_name
 from .query import Filters, Query, understand, without_framing
 from .rerank import Reranker, rescore
@@ -294,6 +296,21 @@ class Candidates:
     dense: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # their cosine
     bm: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # their BM25 of the question's own words
     unknown: float = 0.0  # the question's idf share in words the library barely knows (abstains() reads it)
+    query: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # the embedded question
+    keyword: bool = False  # typed like a search box (Query.keyword_query)
+    names_authority: bool = False
+
+    def evidence(self) -> Evidence:
+        """What the answerability model reads of this question, as serving builds it (evidence())."""
+        return Evidence(
+            self.query,
+            self.fused[:EVIDENCE_DEPTH],
+            self.dense[:EVIDENCE_DEPTH],
+            self.bm[:EVIDENCE_DEPTH],
+            self.unknown,
+            self.keyword,
+            self.names_authority,
+        )
 
 
 @dataclass(frozen=True)
@@ -312,6 +329,11 @@ class _Signals:
     # library does not know" may count. The glossary's additions weigh in the total but are
     # not the asker's words: an acronym a small library never prints ("CiC") must not count.
     asked: list[str] = field(default_factory=list)
+    query: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))  # the embedded question
+
+
+# Searcher(answerability=SHIPPED): the shipped answerability model, where it was trained with this embedder.
+SHIPPED = "shipped"
 
 
 def floor_for(embedder: embed.Embedder, st: RankingSettings) -> RankingSettings:
@@ -351,6 +373,7 @@ class Searcher:
         settings: RankingSettings = DEFAULTS.ranking,
         reranker: Reranker | None = None,
         ann_settings: AnnSettings = DEFAULTS.ann,
+        answerability: Answerability | None | str = SHIPPED,
     ):
         self.index_dir = Path(index_dir)
         self.embedder = embedder or embed.load_embedder(cache_dir=self.index_dir / "models")
@@ -358,6 +381,11 @@ class Searcher:
         # The shipped cross-encoder (search.rerank.load_reranker) or None: the retriever's own
         # ranking and floor, as the benchmarks' "fused" mode.
         self.reranker = reranker
+        # The model of "no report answers this" (search/answerable.py), beside the floor; it
+        # reads this embedder's vectors, so it loads only for the embedder it was trained with.
+        self.answerability: Answerability | None = (
+            load_answerability(self.embedder.info.weights_sha256) if isinstance(answerability, str) else answerability
+        )
         self.ann_settings = ann_settings
         self._lock = threading.Lock()
         serving = load_serving(self.index_dir, expect_model=model_stamp(self.embedder))
@@ -459,10 +487,20 @@ class Searcher:
                 # The floor was fitted on sentences: "Herts LADO" has too few words to clear
                 # it, so a keyword query naming an authority, in words the library knows, is
                 # ranked but never emptied by it. Nonsense and off-topic words still are.
-                if not (q.keyword_query(st.keyword_words) and q.filters.authorities and unknown < 0.5):
+                typed = bool(q.keyword_query(st.keyword_words) and q.filters.authorities and unknown < 0.5)
+                model = self.answerability if st.answerability else None
+                if model is not None:
+                    chance = model.unanswerable(evidence(q, score, sig, unknown, st))
+                    answer = replace(answer, answerable=round(1.0 - chance, 4))
+                    if sig.renamed is None and chance > model.threshold and (st.answerability_keywords or not typed):
+                        return replace(answer, abstained=NOTHING_MATCHES, suggestions=TOPICS)
+                if not typed:
                     floored = apply_floor(score, sig.dense, sig.bm, st)
                     score = floored if sig.renamed is None else np.where(sig.renamed, score, floored)
-                    if sig.renamed is None and abstains(score, unknown, st):
+                    # Where the model decides, the floor only filters passages: its threshold on
+                    # the best score is what the model replaces (validation, RESULTS 'Answerability').
+                    empty = abstains(score, unknown, st) if model is None else not np.isfinite(score).any()
+                    if sig.renamed is None and empty:
                         return replace(answer, abstained=NOTHING_MATCHES, suggestions=TOPICS)
         qterms = set(sig.terms)
         hits = [
@@ -492,6 +530,9 @@ class Searcher:
             sig.dense[top],
             sig.bm[top],
             unknown_share(sig.asked, s.df, len(s.gen.chunks), self.settings, sig.terms),
+            sig.query,
+            q.keyword_query(self.settings.keyword_words),
+            bool(q.filters.authorities),
         )
 
     def _fused(self, s: Snapshot, q: Query, rows: np.ndarray, sig: _Signals) -> np.ndarray:
@@ -551,7 +592,7 @@ class Searcher:
                 bm = s.gen.bm25.scores(own_terms)[rows]
         added = list(dict.fromkeys(t for phrase in q.also for t in keywords.terms(phrase) if t not in own_terms))
         keyword = (bm + self.settings.glossary_weight * s.gen.bm25.scores(added)[rows]).astype(np.float32) if added else bm
-        return _Signals(dense, bm, keyword, own_terms + added, tuple(dict.fromkeys(also)), renamed, own_terms)
+        return _Signals(dense, bm, keyword, own_terms + added, tuple(dict.fromkeys(also)), renamed, own_terms, qv)
 
     def _report_mask(self, s: Snapshot, f: Filters) -> np.ndarray:
         ok = np.ones(len(s.gen.reports), dtype=bool)
@@ -628,6 +669,13 @@ TOPICS = (
     "ask about what the reports judge: help and protection (the front door, MASH, thresholds, child protection), "
     "children in care, care leavers, adoption and fostering, or leadership (caseloads, supervision, the workforce)",
 )
+
+
+def evidence(q: Query, score: np.ndarray, sig: _Signals, unknown: float, st: RankingSettings) -> Evidence:
+    """What the answerability model reads: the question's embedding and its best candidates
+    by the retriever's score before the floor (as Searcher.candidates gives them to training)."""
+    top = np.array(ranked(score, EVIDENCE_DEPTH), dtype=np.int64)
+    return Evidence(sig.query, score[top], sig.dense[top], sig.bm[top], unknown, q.keyword_query(st.keyword_words), bool(q.filters.authorities))
 
 
 def unknown_share(terms: list[str], df, n_docs: int, st: RankingSettings, added: Iterable[str] = ()) -> float:

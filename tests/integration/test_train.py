@@ -101,10 +101,19 @@ def test_the_recipe_runs_end_to_end_and_says_what_it_measured(trained):
     # Whatever shipped is recorded with the digest of the very file beside it.
     from assistant.index.shipped import sha256_of
 
-    for name in ("embedder", "reranker"):
+    for name in ("embedder", "reranker", "answerability"):
         if name in card:
             assert sha256_of(out / card[name]["file"]) == card[name]["sha256"]
     assert any("ships" in line for line in logs)
+    # The answerability model always ships, for the embedder that does (or the wheel's), and loads for it alone.
+    from assistant.index.embed import WEIGHTS_SHA256
+    from assistant.search.answerable import load_answerability
+
+    reads = card["embedder"]["sha256"] if "embedder" in card else WEIGHTS_SHA256
+    assert card["answerability"]["embedder_sha256"] == reads
+    assert card["answerability"]["validation"] == report.validation["answerability"]
+    model = load_answerability(reads, out)
+    assert model is not None and 0.0 < model.threshold <= 1.0 and load_answerability("another", out) is None
 
 
 def test_the_exported_reranker_loads_scores_and_refuses_a_changed_file(trained, tmp_path):

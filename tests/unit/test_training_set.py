@@ -62,3 +62,15 @@ def test_every_gold_snippet_is_verbatim_in_one_index_passage_free_of_eval_gold(s
     subprocess.run([sys.executable, "-m", "assistant", "train", "--passages-only", "--corpus", str(shared_corpus)], cwd=ROOT, check=True)
     done = subprocess.run([sys.executable, "training/check.py"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:]
+
+
+def test_the_shipped_models_record_the_question_files_they_were_trained_on():
+    import json
+
+    from assistant.learn.pipeline import TrainSettings
+    from assistant.learn.questions import digest
+
+    card = json.loads((ROOT / "assistant" / "models" / "models.json").read_text())
+    # The embedder learned from the rounds TrainSettings names; the answerability model from every round.
+    assert card["training"]["questions_sha256"] == digest(TRAINING, TrainSettings().ranking_rounds)
+    assert card["answerability"]["questions_sha256"] == digest(TRAINING)
