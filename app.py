@@ -12,9 +12,8 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 
 def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = None):
-    from assistant.app.service import Settings
     from assistant.index.embed import MODELS
-    from assistant.settings import DEFAULT_CORPUS, DEFAULT_INDEX, MB
+    from assistant.settings import DEFAULT_CORPUS, DEFAULT_INDEX, MB, AppSettings
 
     env = dict(os.environ if env is None else env)
     ap = argparse.ArgumentParser(description="Ofsted report assistant: the browser app.")
@@ -44,7 +43,7 @@ def settings_from(argv: list[str] | None = None, env: dict[str, str] | None = No
     args = ap.parse_args(argv)
     if args.embedder not in MODELS:  # argparse checks the flag's choices, not the environment's
         ap.error(f"ASSISTANT_EMBEDDER must be one of {', '.join(MODELS)}, not {args.embedder!r}")
-    return Settings(
+    return AppSettings(
         host=args.host,
         port=args.port,
         corpus=args.corpus,

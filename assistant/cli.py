@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K, clamp_k
+from .settings import DEFAULT_CORPUS, DEFAULT_INDEX, DEFAULT_K, FetchSettings, clamp_k
 
 
 def _progress_bar():
@@ -74,7 +74,7 @@ def cmd_fetch(args) -> int:
     except manifest.ManifestError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    opts = download.Options(
+    opts = FetchSettings(
         workers=args.workers,
         rate=args.rate,
         timeout=args.timeout,

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from assistant.admin import download, manifest
+from assistant.settings import FetchSettings
 from tests.support import reportserver as rs
 
 NN = "2637539_north northamptonshire/children's services inspection - 07 july 2026.pdf"
@@ -56,7 +57,7 @@ def bench_fetch(shared: Path, paced: int, tmp: Path) -> None:
         rows = local_manifest(shared, base, files, tmp / "manifest.csv")
         entries, bad = manifest.read_manifest(tmp / "manifest.csv")
         corpus = tmp / "corpus"
-        opts = download.Options(rate=0, workers=4, timeout=30)
+        opts = FetchSettings(rate=0, workers=4, timeout=30)
         t0 = time.perf_counter()
         first = download.fetch(entries, corpus, opts, refused=bad)
         t1 = time.perf_counter() - t0
@@ -84,7 +85,7 @@ def bench_fetch(shared: Path, paced: int, tmp: Path) -> None:
         )
         if paced:
             paced_corpus = tmp / "paced"
-            default = download.Options()
+            default = FetchSettings()
             t0 = time.perf_counter()
             download.fetch(entries[:paced], paced_corpus, default)
             tp = time.perf_counter() - t0
@@ -102,10 +103,11 @@ def bench_fetch(shared: Path, paced: int, tmp: Path) -> None:
 def bench_watch(runs: int, tmp: Path) -> None:
     from corpora import copy_corpus
 
-    from assistant.app.service import Service, Settings
+    from assistant.app.service import Service
     from assistant.index.build import build_index
     from assistant.index.embed import load_embedder
     from assistant.search.searcher import Searcher
+    from assistant.settings import AppSettings
 
     embedder = load_embedder(cache_dir=ROOT / "index" / "models")
     sample = ROOT / "corpus"
@@ -117,13 +119,13 @@ def bench_watch(runs: int, tmp: Path) -> None:
     build_index(corpus, base_index, embedder=embedder)
     shutil.copy(dropped, corpus / NN)
     t0 = time.perf_counter()
-    build_index(corpus, base_index, embedder=embedder, workers=Settings().build_workers)  # as the app builds
+    build_index(corpus, base_index, embedder=embedder, workers=AppSettings().build_workers)  # as the app builds
     baseline = time.perf_counter() - t0
     (corpus / NN).unlink()
 
     index = tmp / "watch-index"
     build_index(corpus, index, embedder=embedder)
-    service = Service(Settings(corpus=corpus, index=index), embedder, Searcher(index, embedder=embedder))
+    service = Service(AppSettings(corpus=corpus, index=index), embedder, Searcher(index, embedder=embedder))
     watcher = service.admin.start_watch()
     assert watcher.ready.wait(30)
     s = service.searcher

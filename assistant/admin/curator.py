@@ -21,6 +21,7 @@ from ..index.disk import Generation, current_name
 from ..index.embed import Embedder
 from ..reports import ingest, metadata
 from ..reports.document import IngestFailure, ReportMeta
+from ..settings import FetchSettings
 from . import audit, corrections, download, manifest, uploads
 from .uploads import UploadReview, sha_or_blank
 from .watch import Watcher
@@ -105,7 +106,7 @@ class Curator:
         serving: Callable[[], Generation],
         max_upload_bytes: int = 50 * uploads.MB,
         build_workers: int = 1,
-        fetch_options: download.Options = download.Options(),
+        fetch_options: FetchSettings = FetchSettings(),
     ):
         self.corpus, self.index = corpus, index
         self.max_upload_bytes = max_upload_bytes

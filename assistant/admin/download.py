@@ -43,11 +43,6 @@ USER_AGENT = "ofsted-report-assistant-fetch/1"
 Progress = Callable[[str, int, int], None]
 
 
-# How a fetch runs (workers, rate, timeout, retries, backoff, size and redirect limits):
-# the fetch section of the settings tree, by the name the CLI and the Admin tab pass.
-Options = FetchSettings
-
-
 class _Refused(Exception):
     """Not worth retrying: the answer will not change (404, not a PDF, too big, redirected away)."""
 
@@ -141,7 +136,7 @@ class _Pace:
             time.sleep(at - now)
 
 
-def _open(url: str, headers: dict[str, str], opts: Options, pace: _Pace) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+def _open(url: str, headers: dict[str, str], opts: FetchSettings, pace: _Pace) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
     """GET `url`, following redirects only to its own host (or an allowed one), never https -> http."""
     origin = urlsplit(url).hostname
     for _ in range(opts.max_redirects + 1):
@@ -197,7 +192,7 @@ def _looks_like_pdf(head: bytes) -> str:
 class _Download:
     """One entry's download into its .part file, resumable across tries and runs."""
 
-    def __init__(self, entry: Entry, dest: Path, opts: Options, pace: _Pace):
+    def __init__(self, entry: Entry, dest: Path, opts: FetchSettings, pace: _Pace):
         self.entry, self.dest, self.opts, self.pace = entry, dest, opts, pace
         self.part = dest.parent / f".{dest.name}.part"
         self.meta = dest.parent / f".{dest.name}.part.json"
@@ -350,7 +345,7 @@ def _dest(corpus: Path, rel: str) -> Path:
 def fetch(
     entries: list[Entry],
     corpus: Path,
-    opts: Options = Options(),
+    opts: FetchSettings = FetchSettings(),
     progress: Progress | None = None,
     refused: Sequence[Outcome] = (),
 ) -> FetchSummary:

@@ -36,11 +36,6 @@ from . import exports
 from .labels import year_text
 from .markdown import answer_markdown, audit_markdown, escape_text
 
-# The app's settings are the app section of the settings tree (host, port, folders,
-# limits, how often CURRENT is read), under the name app.py and the tests construct.
-Settings = AppSettings
-
-
 # --- serving report files ------------------------------------------------------------
 
 
@@ -86,7 +81,7 @@ class Reply:
 
 
 class Service:
-    def __init__(self, settings: Settings, embedder: Embedder, searcher: Searcher):
+    def __init__(self, settings: AppSettings, embedder: Embedder, searcher: Searcher):
         self.settings = settings
         self.embedder = embedder
         self.searcher = searcher
@@ -316,7 +311,7 @@ def _terminal_progress():
     return update
 
 
-def start_service(settings: Settings, embedder: Embedder | None = None) -> Service:
+def start_service(settings: AppSettings, embedder: Embedder | None = None) -> Service:
     """Load the model and the index, building the index first when there is none."""
     if embedder is None:
         print("loading the model…", file=sys.stderr, flush=True)

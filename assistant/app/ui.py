@@ -11,13 +11,13 @@ from fastapi.responses import FileResponse
 
 from ..language.vocab import GRADE_ORDER, grade_label
 from ..search import conversation, themes
-from ..settings import DEFAULT_K, MAX_K, clamp_k
+from ..settings import DEFAULT_K, MAX_K, AppSettings, clamp_k
 from . import PRIVATE, chart, exports, labels, library, markdown, permalink
 from .admin_ui import admin_panel
-from .service import Service, Settings, corpus_file, start_service
+from .service import Service, corpus_file, start_service
 
 
-def add_report_route(app: FastAPI, settings: Settings) -> None:
+def add_report_route(app: FastAPI, settings: AppSettings) -> None:
     @app.get("/report/{rel:path}", include_in_schema=False)
     def report(rel: str) -> FileResponse:
         path = corpus_file(settings.corpus, settings.index, rel)
@@ -697,7 +697,7 @@ footer a, footer button, footer, .show-api { color: #374151 !important; }
 )
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: AppSettings) -> None:
     import uvicorn
 
     service = start_service(settings)

@@ -22,7 +22,7 @@ import numpy as np
 from ..language.glossary import Glossary, mine_acronyms
 from ..reports import ingest, metadata
 from ..reports.document import IngestFailure, Report, ReportMeta
-from ..settings import DEFAULTS, AnnSettings
+from ..settings import DEFAULTS, AnnSettings, IngestSettings
 from . import embed, keywords
 from .chunking import CHUNKING_VERSION, Chunk, chunk_report
 from .disk import ChunkRows, IndexLoadError, ModelStamp, Passages, ReportEntry, current_name, encode_chunks, join_passages, model_stamp
@@ -140,7 +140,7 @@ def build_index(
     workers: int = 2,
     embedder: embed.Embedder | None = None,
     progress: Progress | None = None,
-    limits: ingest.Limits = ingest.Limits(),
+    limits: IngestSettings = IngestSettings(),
     prepare: Prepare | None = None,
     ann_settings: AnnSettings = DEFAULTS.ann,
 ) -> BuildSummary:
@@ -227,7 +227,7 @@ def _plan(corpus: Path, old_reports: list[ReportEntry], note: Progress, manifest
     return plan
 
 
-def _local(workers: int, limits: ingest.Limits) -> Prepare:
+def _local(workers: int, limits: IngestSettings) -> Prepare:
     """Parse new files in `workers` local processes; chunk them here."""
 
     def prepare(todo: list[tuple[Path, str]], manifest: dict[str, metadata.ManifestRow], note: Progress):

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..reports import ingest, metadata
 from ..reports.document import IngestFailure
+from ..settings import IngestSettings
 from . import embed
 from .build import BuildSummary, Prepare, Prepared, Progress, build_index
 
@@ -80,7 +81,7 @@ def _embedder(cache_dir: str) -> embed.Embedder:
 
 
 def parse_batch(
-    files: list[tuple[str, bytes]], manifest: dict[str, metadata.ManifestRow], limits: ingest.Limits
+    files: list[tuple[str, bytes]], manifest: dict[str, metadata.ManifestRow], limits: IngestSettings
 ) -> tuple[list[Prepared], list[IngestFailure]]:
     """One parsing task: parse (in a limited worker process, as locally) and chunk."""
     with tempfile.TemporaryDirectory(prefix="assistant-task-") as tmp:
@@ -127,7 +128,7 @@ class _Distinct:
         return out
 
 
-def ray_prepare(cache_dir: Path, limits: ingest.Limits = ingest.Limits()) -> Prepare:
+def ray_prepare(cache_dir: Path, limits: IngestSettings = IngestSettings()) -> Prepare:
     """A `Prepare` for build.build_index that runs the files as Ray tasks (Ray connected).
 
     Parsing tasks return chunks; as they come back, texts not seen before in this
@@ -213,7 +214,7 @@ def build_index_on_ray(
     rebuild: bool = False,
     embedder: embed.Embedder | None = None,
     progress: Progress | None = None,
-    limits: ingest.Limits = ingest.Limits(),
+    limits: IngestSettings = IngestSettings(),
     num_cpus: int | None = None,
     model_cache: Path | None = None,
 ) -> BuildSummary:

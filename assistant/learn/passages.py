@@ -10,6 +10,7 @@ from pathlib import Path
 from ..index.chunking import chunk_report
 from ..reports import ingest, metadata
 from ..search.evaluate import fold
+from ..settings import IngestSettings
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def eval_golds(eval_dir: Path | None) -> list[str]:
 
 def read_passages(corpus: Path, reports: list[str], eval_dir: Path | None, workers: int = 2) -> list[Passage]:
     golds = eval_golds(eval_dir)
-    res = ingest.ingest_files([(corpus / r, r) for r in reports], metadata.read_manifest(corpus), workers, ingest.Limits())
+    res = ingest.ingest_files([(corpus / r, r) for r in reports], metadata.read_manifest(corpus), workers, IngestSettings())
     if res.failures:
         raise RuntimeError("training reports that could not be read: " + "; ".join(f"{f.path}: {f.reason}" for f in res.failures))
     out: list[Passage] = []

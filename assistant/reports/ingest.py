@@ -28,11 +28,6 @@ SUFFIXES = (".pdf", ".txt", ".md", ".html", ".htm")
 PDF_HEADER_WINDOW = 1024
 
 
-# Per-file limits (max_bytes, max_pages, seconds, memory_bytes) are the ingest section of
-# the settings tree; the name Limits is what build_index and the cluster pass around.
-Limits = IngestSettings
-
-
 class IngestError(Exception):
     """A file that cannot be ingested; the message says why, for an admin."""
 
@@ -72,7 +67,7 @@ def pdf_header_offset(head: bytes) -> int | None:
     return pos if pos >= 0 else None
 
 
-def _pdf_pages(data: bytes, limits: Limits) -> list[str]:
+def _pdf_pages(data: bytes, limits: IngestSettings) -> list[str]:
     import io
 
     from pypdf import PdfReader
@@ -195,7 +190,7 @@ def _text_report_parts(kind: str, text: str) -> tuple[list[Page], list[Paragraph
     return [Page(1, text, "\n\n".join(parts))], paragraphs
 
 
-def parse_bytes(data: bytes, rel_path: str, limits: Limits = Limits()) -> tuple[list[Page], list[Paragraph]]:
+def parse_bytes(data: bytes, rel_path: str, limits: IngestSettings = IngestSettings()) -> tuple[list[Page], list[Paragraph]]:
     """Pages and paragraphs of one file's content; raises IngestError."""
     if not data:
         raise IngestError("empty file (0 bytes)")
@@ -207,7 +202,7 @@ def parse_bytes(data: bytes, rel_path: str, limits: Limits = Limits()) -> tuple[
     return _text_report_parts(kind, _decode_text(data))
 
 
-def read_report(path: Path, rel_path: str, limits: Limits, manifest: metadata.ManifestRow | None) -> Report:
+def read_report(path: Path, rel_path: str, limits: IngestSettings, manifest: metadata.ManifestRow | None) -> Report:
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -224,7 +219,7 @@ def read_report(path: Path, rel_path: str, limits: Limits, manifest: metadata.Ma
 # --- the worker pool ---------------------------------------------------------------
 
 
-def _worker(conn: Connection, limits: Limits) -> None:
+def _worker(conn: Connection, limits: IngestSettings) -> None:
     try:
         import resource
 
@@ -259,7 +254,7 @@ def _size(path: Path) -> int:
 
 
 class _Slot:
-    def __init__(self, ctx, limits: Limits):
+    def __init__(self, ctx, limits: IngestSettings):
         self.conn, child = ctx.Pipe()
         self.proc = ctx.Process(target=_worker, args=(child, limits), daemon=True)
         self.proc.start()
@@ -276,7 +271,7 @@ def ingest_files(
     files: Iterable[tuple[Path, str]],
     manifest: dict[str, metadata.ManifestRow] | None = None,
     workers: int = 2,
-    limits: Limits = Limits(),
+    limits: IngestSettings = IngestSettings(),
     on_done: Callable[[Report | IngestFailure], None] | None = None,
 ) -> IngestResult:
     """Parse (path, relative path) pairs in `workers` processes.
@@ -347,12 +342,14 @@ def ingest_files(
     return result
 
 
-def ingest_folder(folder: Path, workers: int = 2, limits: Limits = Limits(), on_done=None) -> IngestResult:
+def ingest_folder(folder: Path, workers: int = 2, limits: IngestSettings = IngestSettings(), on_done=None) -> IngestResult:
     files = [(p, p.relative_to(folder).as_posix()) for p in list_files(folder)]
     return ingest_files(files, metadata.read_manifest(folder), workers, limits, on_done)
 
 
-def read_metadata(folder: Path, rels: list[str], workers: int = 1, limits: Limits = Limits()) -> dict[str, ReportMeta | IngestFailure]:
+def read_metadata(
+    folder: Path, rels: list[str], workers: int = 1, limits: IngestSettings = IngestSettings()
+) -> dict[str, ReportMeta | IngestFailure]:
     """What each of the corpus files `rels` states about itself (title, authority, dates, lead
     inspector, grades), read in workers as a build reads it, manifest.csv filling gaps, but
     without an admin's correction: what the admin reviews before correcting."""
@@ -363,7 +360,7 @@ def read_metadata(folder: Path, rels: list[str], workers: int = 1, limits: Limit
     return out
 
 
-def ingest_one(path: Path, root: Path | None = None, limits: Limits = Limits()) -> Report:
+def ingest_one(path: Path, root: Path | None = None, limits: IngestSettings = IngestSettings()) -> Report:
     """One file, in a worker (same limits as a build); raises IngestError."""
     root = root or path.parent
     rel = path.resolve().relative_to(root.resolve()).as_posix() if path.resolve().is_relative_to(root.resolve()) else path.name

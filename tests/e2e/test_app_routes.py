@@ -43,11 +43,12 @@ def app_dirs(tmp_path_factory, sample_corpus, sample_index):
 
 @pytest.fixture(scope="module")
 def service(app_dirs, embedder):
-    from assistant.app.service import Service, Settings
+    from assistant.app.service import Service
     from assistant.search.searcher import Searcher
+    from assistant.settings import AppSettings
 
     corpus, index, _ = app_dirs
-    settings = Settings(corpus=corpus, index=index, admin_password=PASSWORD, max_upload_bytes=5 * 1024 * 1024)
+    settings = AppSettings(corpus=corpus, index=index, admin_password=PASSWORD, max_upload_bytes=5 * 1024 * 1024)
     return Service(settings, embedder, Searcher(index, embedder=embedder))
 
 

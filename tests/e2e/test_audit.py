@@ -60,9 +60,9 @@ def _call(url: str, name: str, data: list) -> list:
 
 
 def test_every_admin_action_is_recorded_with_who_files_and_outcome(tmp_path, sample_corpus, sample_index, embedder):
-    from assistant.admin.download import Options
-    from assistant.app.service import Service, Settings
+    from assistant.app.service import Service
     from assistant.search.searcher import Searcher
+    from assistant.settings import AppSettings, FetchSettings
 
     corpus = tmp_path / "corpus"
     shutil.copytree(sample_corpus, corpus, ignore=lambda d, names: [n for n in names if (Path(d) / n).match("*07 july 2026.pdf")])
@@ -73,7 +73,8 @@ def test_every_admin_action_is_recorded_with_who_files_and_outcome(tmp_path, sam
     report.write_bytes(hostile.text_pdf([["Inspection of a small authority added by the administrator for the audit test."]]))
     sha = audit.file_refs(report.parent, [report.name])[0].sha256
     fetched_sha = audit.file_refs(sample_corpus, [NORTH_NORTHANTS])[0].sha256
-    settings = Settings(corpus=corpus, index=index, admin_password=PASSWORD, fetch_options=Options(rate=0, timeout=5, retries=1, backoff=0.05))
+    fetch_options = FetchSettings(rate=0, timeout=5, retries=1, backoff=0.05)
+    settings = AppSettings(corpus=corpus, index=index, admin_password=PASSWORD, fetch_options=fetch_options)
     service = Service(settings, embedder, Searcher(index, embedder=embedder))
     files = rs.Files()
     with serve(service) as url, rs.serve(files) as base:
@@ -119,10 +120,11 @@ def test_every_admin_action_is_recorded_with_who_files_and_outcome(tmp_path, sam
 
 
 def test_a_damaged_generation_is_never_passed_over_silently(tmp_path, sample_corpus, embedder, capsys):
-    from assistant.app.service import Service, Settings
+    from assistant.app.service import Service
     from assistant.cli import main
     from assistant.index.build import build_index
     from assistant.search.searcher import Searcher
+    from assistant.settings import AppSettings
 
     corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [NORTH_NORTHANTS, BEDFORD_2025])
     index = tmp_path / "index"
@@ -144,7 +146,7 @@ def test_a_damaged_generation_is_never_passed_over_silently(tmp_path, sample_cor
     assert damaged in falls[0].outcome and str(faiss_file) in falls[0].outcome
 
     # The Admin tab's status shows it.
-    service = Service(Settings(corpus=corpus, index=index, admin_password=PASSWORD), embedder, Searcher(index, embedder=embedder))
+    service = Service(AppSettings(corpus=corpus, index=index, admin_password=PASSWORD), embedder, Searcher(index, embedder=embedder))
     status = service.index_status()
     assert "**Warning:**" in status and damaged in status and "dense" in status
 

@@ -430,16 +430,17 @@ def _blocks_of(fastapi_app):
 
 
 def test_queue_is_bounded_with_a_concurrency_limit(app, sample_corpus, sample_index, embedder):
-    from assistant.app.service import Service, Settings
+    from assistant.app.service import Service
     from assistant.app.ui import build_app
     from assistant.search.searcher import Searcher
+    from assistant.settings import AppSettings
 
     config = httpx.get(app.url + "/config").json()
     # Steps that only run script in the browser (scroll to an answer, put its link in the
     # address bar) have no server function: nothing of theirs can bypass the queue.
     assert config["enable_queue"] and all(d["queue"] is not False for d in config["dependencies"] if d["backend_fn"])
 
-    settings = Settings(corpus=sample_corpus, index=sample_index)
+    settings = AppSettings(corpus=sample_corpus, index=sample_index)
     blocks = _blocks_of(build_app(Service(settings, embedder, Searcher(sample_index, embedder=embedder))))
     q = blocks._queue
     assert q.max_size == settings.queue_size == 64
@@ -452,10 +453,11 @@ def test_queue_is_bounded_with_a_concurrency_limit(app, sample_corpus, sample_in
 
 
 def test_a_full_queue_refuses_new_work_and_the_app_recovers(sample_corpus, sample_index, embedder):
-    from assistant.app.service import Service, Settings
+    from assistant.app.service import Service
     from assistant.search.searcher import Searcher
+    from assistant.settings import AppSettings
 
-    settings = Settings(corpus=sample_corpus, index=sample_index, queue_size=2, concurrency=1)
+    settings = AppSettings(corpus=sample_corpus, index=sample_index, queue_size=2, concurrency=1)
     with serve(Service(settings, embedder, Searcher(sample_index, embedder=embedder))) as url:
         idx = fn_index(url, "ask")
 

@@ -15,13 +15,14 @@ import pytest
 
 from assistant.reports import ingest
 from assistant.reports.document import IngestResult
+from assistant.settings import IngestSettings
 from tests.support import hostile
 
 REAL = {
     "80428_bedford/children's services inspection - 14 january 2022.pdf",
     "80431_blackpool/children's services inspection - 17 january 2019.pdf",
 }
-LIMITS = ingest.Limits(seconds=20.0, memory_bytes=1024**3)
+LIMITS = IngestSettings(seconds=20.0, memory_bytes=1024**3)
 CASES = hostile.hostile_files()
 REFUSED = [c for c in CASES if c.reason]
 ACCEPTED = [c for c in CASES if not c.reason]
@@ -166,7 +167,7 @@ def test_parent_memory_stays_flat(run):
 def test_bomb_and_page_count_are_refused_fast_alone(tmp_path, name, make, within):
     path = tmp_path / name
     path.write_bytes(make())
-    limits = ingest.Limits(seconds=within, memory_bytes=512 * 1024**2)
+    limits = IngestSettings(seconds=within, memory_bytes=512 * 1024**2)
     t0 = time.monotonic()
     with pytest.raises(ingest.IngestError) as err:
         ingest.ingest_one(path, tmp_path, limits)
@@ -181,7 +182,7 @@ def test_time_limit_kills_a_slow_parse_and_the_next_file_still_ingests(tmp_path,
     slow.write_bytes(hostile.operator_flood_pdf())
     good = tmp_path / "good.pdf"
     shutil.copyfile(sample_corpus / sorted(REAL)[0], good)
-    limits = ingest.Limits(seconds=2.0, memory_bytes=LIMITS.memory_bytes)
+    limits = IngestSettings(seconds=2.0, memory_bytes=LIMITS.memory_bytes)
     t0 = time.monotonic()
     res = ingest.ingest_files([(slow, "flood.pdf"), (good, "good.pdf")], {}, 1, limits)
     took = time.monotonic() - t0

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from assistant.admin import audit, download, manifest
-from assistant.admin.download import Options
 from assistant.admin.manifest import FAILED, FETCHED, UNCHANGED, Entry
+from assistant.settings import FetchSettings
 from tests.support import reportserver as rs
 from tests.support.paths import MODEL_CACHE, ROOT
 
@@ -27,7 +27,7 @@ NORTH_NORTHANTS = "2637539_north northamptonshire/children's services inspection
 NORFOLK = "80418_norfolk/children's services inspection,  pdf - 16 august 2013.pdf"
 
 # Short limits so every fault is met in well under a second.
-QUICK = Options(workers=4, rate=0, timeout=0.4, retries=2, backoff=0.05, max_bytes=400_000)
+QUICK = FetchSettings(workers=4, rate=0, timeout=0.4, retries=2, backoff=0.05, max_bytes=400_000)
 
 
 def write_manifest(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
@@ -128,7 +128,7 @@ def test_a_redirect_to_an_allowed_host_is_followed(tmp_path, faults, sample_corp
     _, _, rows = faults
     away = [r for r in rows if r[0] == "errors/elsewhere.pdf"]
     entries, _ = manifest.read_manifest(write_manifest(tmp_path / "m.csv", away))
-    summary = download.fetch(entries, tmp_path / "corpus", Options(rate=0, timeout=5, allow_hosts=("localhost",)))
+    summary = download.fetch(entries, tmp_path / "corpus", FetchSettings(rate=0, timeout=5, allow_hosts=("localhost",)))
     assert summary.outcomes[0].status == FETCHED, summary.lines()
     assert (tmp_path / "corpus" / "errors" / "elsewhere.pdf").read_bytes() == (sample_corpus / BEDFORD_2022).read_bytes()
 
@@ -232,7 +232,7 @@ def test_a_fetch_killed_mid_download_resumes_and_ends_complete_and_indexed(tmp_p
 
         files.routes = {k: rs.Route(r.data, rs.OK if r.mode == rs.SLOW else r.mode) for k, r in files.routes.items()}
         entries, _ = manifest.read_manifest(manifest_csv)
-        summary = download.fetch(entries, corpus, Options(rate=0, timeout=5))
+        summary = download.fetch(entries, corpus, FetchSettings(rate=0, timeout=5))
         assert sum(files.ranges.values()) >= 1, "the second run resumes the partial download"
     assert {o.path for o in summary.outcomes if o.status in (FETCHED, UNCHANGED)} == set(good), summary.lines()
     for rel in good:
@@ -294,7 +294,7 @@ def test_the_shared_manifest_from_a_local_server(tmp_path, shared_corpus):
             rows.append((r["path"], r["local_authority"], r["publication_date"], base + rs.add_file(files, key, shared_corpus / r["path"])))
         entries, bad = manifest.read_manifest(write_manifest(tmp_path / "m.csv", rows))
         corpus = tmp_path / "corpus"
-        first = download.fetch(entries, corpus, Options(rate=0, timeout=30), refused=bad)
+        first = download.fetch(entries, corpus, FetchSettings(rate=0, timeout=30), refused=bad)
         assert not bad and len(first.of(FETCHED)) == 493
         for o in first.of(FETCHED):
             assert (corpus / o.path).read_bytes() == (shared_corpus / o.path).read_bytes(), o.path
@@ -302,6 +302,6 @@ def test_the_shared_manifest_from_a_local_server(tmp_path, shared_corpus):
         assert len(html) == 4
         assert {o.path: o.reason for o in first.of(FAILED)} == dict.fromkeys(html, "not a PDF: the server sent an HTML page")
         requests = sum(files.requests.values())
-        second = download.fetch(entries, corpus, Options(rate=0, timeout=30), refused=bad)
+        second = download.fetch(entries, corpus, FetchSettings(rate=0, timeout=30), refused=bad)
         assert not second.of(FETCHED) and len(second.of(UNCHANGED)) == 493
         assert sum(files.requests.values()) - requests == 4  # only the refused ones are asked again

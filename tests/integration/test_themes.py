@@ -149,14 +149,15 @@ def test_across_api_matches_the_cli_json(tmp_path, sample_index, searcher, embed
 
     from gradio_client import Client
 
-    from assistant.app.service import Service, Settings
+    from assistant.app.service import Service
+    from assistant.settings import AppSettings
     from tests.support.apps import serve
 
     root = ROOT
     index = tmp_path / "index"
     shutil.copytree(sample_index, index, ignore=shutil.ignore_patterns("build.lock"))
     (index / "models").symlink_to(root / "index" / "models")
-    service = Service(Settings(corpus=root / "corpus", index=index), embedder, searcher)
+    service = Service(AppSettings(corpus=root / "corpus", index=index), embedder, searcher)
     with serve(service) as url:
         client = Client(url + "/", verbose=False)
         got = client.predict(

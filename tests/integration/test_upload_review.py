@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from assistant.admin import audit
-from assistant.app.service import Service, Settings
+from assistant.app.service import Service
 from assistant.index.build import build_index
 from assistant.reports import metadata
 from assistant.reports.document import Judgement
 from assistant.search.query import Filters
 from assistant.search.searcher import Searcher
+from assistant.settings import AppSettings
 
 BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.pdf"
 BEDFORD_2025 = "80428_bedford/children's services inspection - 27 august 2025.pdf"
@@ -65,7 +66,7 @@ def service(tmp_path, sample_corpus, embedder) -> Service:
     shutil.copyfile(sample_corpus / BEDFORD_2025, corpus / BEDFORD_2025)
     index = tmp_path / "index"
     build_index(corpus, index, embedder=embedder)
-    return Service(Settings(corpus=corpus, index=index, admin_password="pw"), embedder, Searcher(index, embedder=embedder))
+    return Service(AppSettings(corpus=corpus, index=index, admin_password="pw"), embedder, Searcher(index, embedder=embedder))
 
 
 def _upload(service: Service, sample_corpus: Path, tmp_path: Path) -> str:

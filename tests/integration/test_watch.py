@@ -80,14 +80,15 @@ def test_a_burst_of_changes_is_one_batch_and_hidden_files_none(tmp_path, sample_
 
 
 def test_app_watch_reindexes_added_changed_and_removed_reports(tmp_path, sample_corpus, embedder):
-    from assistant.app.service import Service, Settings
+    from assistant.app.service import Service
     from assistant.index.build import build_index
     from assistant.search.searcher import Searcher
+    from assistant.settings import AppSettings
 
     corpus = copy_corpus(sample_corpus, tmp_path / "corpus", [BEDFORD_2025])
     index = tmp_path / "index"
     build_index(corpus, index, embedder=embedder)
-    service = Service(Settings(corpus=corpus, index=index, watch=True), embedder, Searcher(index, embedder=embedder))
+    service = Service(AppSettings(corpus=corpus, index=index, watch=True), embedder, Searcher(index, embedder=embedder))
     service.admin.start_watch()
     searcher = service.searcher
 

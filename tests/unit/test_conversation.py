@@ -127,10 +127,11 @@ def test_the_topic_is_the_question_without_its_filter_words():
 def service(fake_index, fake_embedder, sample_corpus):
     """The chat's conversation logic over the real sample passages; the fake embedder
     is enough here, since the filters decide which reports answer."""
-    from assistant.app.service import Service, Settings
+    from assistant.app.service import Service
     from assistant.search.searcher import Searcher
+    from assistant.settings import AppSettings
 
-    return Service(Settings(corpus=sample_corpus, index=fake_index), fake_embedder, Searcher(fake_index, embedder=fake_embedder))
+    return Service(AppSettings(corpus=sample_corpus, index=fake_index), fake_embedder, Searcher(fake_index, embedder=fake_embedder))
 
 
 def test_follow_ups_against_the_sample_index(service):

@@ -15,6 +15,7 @@ from assistant.language.vocab import Grade, JudgementArea
 from assistant.reports import ingest
 from assistant.reports.document import BODY, BULLET, FOOTNOTE, FRONT, Report
 from assistant.reports.judgements import assign, table_grade
+from assistant.settings import IngestSettings
 
 BEDFORD_2017 = "80428_bedford/children's services inspection - 07 april 2017.pdf"
 BEDFORD_2022 = "80428_bedford/children's services inspection - 14 january 2022.pdf"
@@ -131,7 +132,7 @@ Leaders have strengthened management oversight, and caseloads have come down.
 def test_a_monitoring_visit_letter_grades_nothing(tmp_path):
     path = tmp_path / "luton - 02 may 2025.md"
     path.write_text(MONITORING_VISIT, encoding="utf-8")
-    report = ingest.read_report(path, path.name, ingest.Limits(), None)
+    report = ingest.read_report(path, path.name, IngestSettings(), None)
     assert [(p.judgement, p.grade) for p in report.paragraphs] == [("", "")] * len(report.paragraphs)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from assistant.reports import ingest, metadata
 from assistant.reports.document import HEADING, Judgement, ReportMeta
+from assistant.settings import IngestSettings
 from tests.support.paths import ROOT
 
 BEDFORD_2017 = "80428_bedford/children's services inspection - 07 april 2017.pdf"
@@ -108,7 +109,7 @@ EXPECTED = {
 @pytest.fixture(scope="module")
 def reports(sample_corpus):
     manifest = metadata.read_manifest(sample_corpus)
-    return {rel: ingest.read_report(sample_corpus / rel, rel, ingest.Limits(), manifest.get(rel)) for rel in EXPECTED}
+    return {rel: ingest.read_report(sample_corpus / rel, rel, IngestSettings(), manifest.get(rel)) for rel in EXPECTED}
 
 
 @pytest.mark.parametrize("path", list(EXPECTED))
@@ -134,7 +135,7 @@ def test_published_date_from_report_text_file_name_and_manifest(reports, sample_
 
 def _meta_of(path: Path, root: Path):
     return ingest.read_report(
-        path, path.relative_to(root).as_posix(), ingest.Limits(), metadata.read_manifest(root).get(path.relative_to(root).as_posix())
+        path, path.relative_to(root).as_posix(), IngestSettings(), metadata.read_manifest(root).get(path.relative_to(root).as_posix())
     ).meta
 
 
@@ -246,7 +247,7 @@ somewhere to live.
 def test_markdown_is_ingested_into_paragraphs_and_metadata(tmp_path):
     path = tmp_path / "luton - 02 may 2025.md"
     path.write_text(MARKDOWN, encoding="utf-8")
-    report = ingest.read_report(path, path.name, ingest.Limits(), None)
+    report = ingest.read_report(path, path.name, IngestSettings(), None)
     texts = [(p.kind, p.text) for p in report.paragraphs]
     assert texts[0] == (HEADING, "Inspection of Luton local authority children's services")
     assert ("body", "Children in care live in stable homes and see their social workers often.") in texts
@@ -260,7 +261,7 @@ def test_markdown_is_ingested_into_paragraphs_and_metadata(tmp_path):
 def test_plain_text_is_ingested_into_paragraphs(tmp_path):
     path = tmp_path / "visit.txt"
     path.write_text("First paragraph, line one\nand line two.\n\n\nSecond paragraph.\n", encoding="utf-8")
-    report = ingest.read_report(path, path.name, ingest.Limits(), None)
+    report = ingest.read_report(path, path.name, IngestSettings(), None)
     assert [p.text for p in report.paragraphs] == ["First paragraph, line one and line two.", "Second paragraph."]
     page = report.pages[0]
     assert [page.text[s.start : s.end] for p in report.paragraphs for s in p.spans] == [p.text for p in report.paragraphs]
@@ -275,7 +276,7 @@ def test_html_is_ingested_without_scripts_or_styles(tmp_path):
         "<p>Fish &amp; chips &lt;b&gt; stay as text.</p></body></html>",
         encoding="utf-8",
     )
-    report = ingest.read_report(path, path.name, ingest.Limits(), None)
+    report = ingest.read_report(path, path.name, IngestSettings(), None)
     assert [(p.kind, p.text) for p in report.paragraphs] == [
         (HEADING, "Help and protection"),
         ("body", "Children are seen promptly."),
