@@ -215,10 +215,11 @@ def run(
     with clock("answerability"):
         ans_searcher = tuned_searcher if rep.shipped.get("embedder") else searcher
         chosen_floor = rep.validation.get("floor (tuned embedder)") if rep.shipped.get("embedder") else None
-        model, chosen = _answerability(ans_searcher, split.of(read_questions(paths.training, ALL_ROUNDS)), chosen_floor, st.answerability)
+        every = split.of(read_questions(paths.training, ALL_ROUNDS))
+        model, chosen = _answerability(ans_searcher, every, chosen_floor, st.answerability)
     rep.validation["answerability"] = asdict(chosen)
     log(f"answerability: {asdict(chosen)}")
-    entries[ANSWERABILITY] = _ship_answerability(model, ans_searcher, paths, st, rep)
+    entries[ANSWERABILITY] = _ship_answerability(model, ans_searcher, every, paths, st, rep)
     entries["training"] = {
         "questions_sha256": digest(paths.training, st.ranking_rounds),
         "questions": rep.questions,
@@ -246,19 +247,22 @@ def answerability_only(paths: Paths, st: TrainSettings = TrainSettings(), log: C
     searcher = Searcher(index, embedder=embedder, reranker=None, answerability=None)
     card = shipped.entry("embedder", paths.out)
     floor = card.get("floor") if card and card.get("sha256") == embedder.info.weights_sha256 else None
+    every = split.of(read_questions(paths.training, ALL_ROUNDS))
     with clock("answerability"):
-        model, chosen = _answerability(searcher, split.of(read_questions(paths.training, ALL_ROUNDS)), floor, st.answerability)
+        model, chosen = _answerability(searcher, every, floor, st.answerability)
     rep.validation["answerability"] = asdict(chosen)
     log(f"answerability: {asdict(chosen)}")
-    record(paths.out, {ANSWERABILITY: _ship_answerability(model, searcher, paths, st, rep)})
+    record(paths.out, {ANSWERABILITY: _ship_answerability(model, searcher, every, paths, st, rep)})
     return rep
 
 
-def _ship_answerability(model: answerability.Answerability, searcher: Searcher, paths: Paths, st: TrainSettings, rep: Report) -> dict:
+def _ship_answerability(
+    model: answerability.Answerability, searcher: Searcher, sets: tuple[QuestionSet, QuestionSet], paths: Paths, st: TrainSettings, rep: Report
+) -> dict:
     """The model file in place and its models.json entry: digest, the embedder it reads, how it was chosen."""
     ans_file = model.write(paths.work / ANSWERABILITY_FILE)
     _ship(ans_file, paths.out / ANSWERABILITY_FILE)
-    counts = split_counts(*Split.read(paths.training / "split.json").of(read_questions(paths.training, ALL_ROUNDS)))
+    counts = split_counts(*sets)
     return {
         "file": ANSWERABILITY_FILE,
         "sha256": sha256(ans_file),
@@ -285,13 +289,11 @@ def _answerability(
     searcher: Searcher, sets: tuple[QuestionSet, QuestionSet], floor: dict | None, st: answerability.AnswerabilitySettings
 ) -> tuple[answerability.Answerability, answerability.Chosen]:
     """Fit on the train split's questions of every round, choose the threshold on validation's."""
-    from dataclasses import replace as with_threshold
-
     train, val = sets
     fitted = answerability.fit(*_evidence(searcher, train), st)
     judged = _judged(searcher, val, floor)
     chosen = answerability.choose_threshold(fitted, judged, reads_typed=searcher.settings.answerability_keywords)
-    return with_threshold(fitted, threshold=chosen.threshold), chosen
+    return replace(fitted, threshold=chosen.threshold), chosen
 
 
 def _evidence(searcher: Searcher, qs: QuestionSet) -> tuple[list, list[bool]]:
@@ -318,13 +320,12 @@ def _judged(searcher: Searcher, qs: QuestionSet, floor: dict | None) -> list[ans
         if not len(c.rows):
             continue
         if not isinstance(q, Written):
-            out.append(answerability.Judged(q.id, c.evidence(), False, typed=c.keyword and c.names_authority and c.unknown < 0.5))
+            out.append(answerability.Judged(q.id, c.evidence(), False, typed=c.left_ranked))
             continue
         gold = Question(q.id, q.question, q.file, q.gold, "", q.type)
         ok = np.array([answers_question(gold, src, txt.split("\n", 1)[-1]) for src, txt in zip(c.sources, c.texts)], dtype=bool)
-        typed = c.keyword and c.names_authority and c.unknown < 0.5  # the floor leaves these ranked (searcher.search)
-        shown = np.ones(len(ok), dtype=bool) if typed else (c.dense >= strong) | ((c.dense >= low) & (c.bm > 0))
-        out.append(answerability.Judged(q.id, c.evidence(), True, bool(ok[:5].any()), bool(ok[np.flatnonzero(shown)[:5]].any()), typed))
+        shown = np.ones(len(ok), dtype=bool) if c.left_ranked else (c.dense >= strong) | ((c.dense >= low) & (c.bm > 0))
+        out.append(answerability.Judged(q.id, c.evidence(), True, bool(ok[:5].any()), bool(ok[np.flatnonzero(shown)[:5]].any()), c.left_ranked))
     return out
 
 

@@ -300,6 +300,11 @@ class Candidates:
     keyword: bool = False  # typed like a search box (Query.keyword_query)
     names_authority: bool = False
 
+    @property
+    def left_ranked(self) -> bool:
+        """A keyword query naming an authority, which the floor never empties (left_ranked())."""
+        return left_ranked(self.keyword, self.names_authority, self.unknown)
+
     def evidence(self) -> Evidence:
         """What the answerability model reads of this question, as serving builds it (evidence())."""
         return Evidence(
@@ -484,10 +489,7 @@ class Searcher:
                 score, relevance = verdict.score, verdict.relevance
             else:
                 unknown = unknown_share(sig.asked, s.df, len(s.gen.chunks), st, sig.terms)
-                # The floor was fitted on sentences: "Herts LADO" has too few words to clear
-                # it, so a keyword query naming an authority, in words the library knows, is
-                # ranked but never emptied by it. Nonsense and off-topic words still are.
-                typed = bool(q.keyword_query(st.keyword_words) and q.filters.authorities and unknown < 0.5)
+                typed = left_ranked(q.keyword_query(st.keyword_words), bool(q.filters.authorities), unknown)
                 model = self.answerability if st.answerability else None
                 if model is not None:
                     chance = model.unanswerable(evidence(q, score, sig, unknown, st))
@@ -669,6 +671,13 @@ TOPICS = (
     "ask about what the reports judge: help and protection (the front door, MASH, thresholds, child protection), "
     "children in care, care leavers, adoption and fostering, or leadership (caseloads, supervision, the workforce)",
 )
+
+
+def left_ranked(keyword: bool, names_authority: bool, unknown: float) -> bool:
+    """The floor was fitted on sentences: "Herts LADO" has too few words to clear it, so a
+    keyword query naming an authority, in words the library knows, is ranked but never
+    emptied by it. Nonsense and off-topic words still are."""
+    return keyword and names_authority and unknown < 0.5
 
 
 def evidence(q: Query, score: np.ndarray, sig: _Signals, unknown: float, st: RankingSettings) -> Evidence:
