@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in files:
         unanswerable = path.parent.name == "unanswerable"
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            where = f"{path.name}:{n}"
+            where = f"{path.parent.name}/{path.name}:{n}"  # both folders hold a file of each round
             if not line.strip():
                 continue
             try:

@@ -71,8 +71,8 @@ class Split:
         )
 
 
-# Every round of writing (training/README.md): block-* and para-* train every model, fig-*
-# (written after the shipped embedder was trained) the answerability model.
+# Every round of writing (training/README.md); which rounds train which model is
+# TrainSettings' (learn/pipeline.py) to say, chosen on validation.
 ALL_ROUNDS = ("*.jsonl",)
 
 

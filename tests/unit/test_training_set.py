@@ -71,6 +71,6 @@ def test_the_shipped_models_record_the_question_files_they_were_trained_on():
     from assistant.learn.questions import digest
 
     card = json.loads((ROOT / "assistant" / "models" / "models.json").read_text())
-    # The embedder learned from the rounds TrainSettings names; the answerability model from every round.
+    # Each model learned from the rounds TrainSettings names for it.
     assert card["training"]["questions_sha256"] == digest(TRAINING, TrainSettings().ranking_rounds)
-    assert card["answerability"]["questions_sha256"] == digest(TRAINING)
+    assert card["answerability"]["questions_sha256"] == digest(TRAINING, TrainSettings().answerability_rounds)
